@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the workspace's npm dependencies when they are missing or stale.
+# Safe to run repeatedly: it does nothing when node_modules matches package-lock.json.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+command -v node >/dev/null || { echo "Node.js >= 20.6 is required (apt-get install nodejs npm)" >&2; exit 1; }
+major=$(node -p 'process.versions.node.split(".")[0]')
+(( major >= 20 )) || { echo "Node.js >= 20.6 is required; found $(node -v)" >&2; exit 1; }
+stamp=node_modules/.lantern-lock-stamp
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f $stamp || "$(cat $stamp)" != "$want" ]]; then
+  echo "setup: installing npm dependencies (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >$stamp
+fi
