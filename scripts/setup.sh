@@ -13,3 +13,14 @@ if [[ ! -f $stamp || "$(cat $stamp)" != "$want" ]]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" >$stamp
 fi
+
+# Debian tools the test suite uses: docker-compose validates docker-compose.yml without a Docker
+# engine (`docker-compose config`); promtool comes with prometheus, which infra.sh installs.
+if ! command -v docker-compose >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "setup: installing docker-compose (Debian) to validate docker-compose.yml" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose; } >/dev/null
+  else
+    echo "setup: docker-compose is missing; install it (apt-get install docker-compose) to validate docker-compose.yml" >&2
+  fi
+fi

@@ -1,0 +1,16 @@
+# One image for every Node part of Lantern; SERVICE picks which shop service runs.
+FROM node:20.20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+COPY sdk/package.json sdk/
+COPY collector/package.json collector/
+COPY alerting/package.json alerting/
+COPY testkit/package.json testkit/
+COPY test/package.json test/
+COPY shop-services/ shop-services/
+RUN npm ci --no-audit --no-fund --include=dev
+COPY . .
+USER node
+# tsx runs the TypeScript sources directly; the SDK preload instruments before the app loads.
+CMD ["sh", "-c", "exec node --import tsx --import @lantern/sdk/register shop-services/${SERVICE}/src/main.ts"]

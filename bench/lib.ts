@@ -1,0 +1,36 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type Metrics = Record<string, number>;
+
+export interface BenchResult {
+  name: string;
+  date: string;
+  machine: { cpus: number; node: string };
+  metrics: Metrics;
+}
+
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+/** Prints the metrics as a table and writes bench/results/NAME.json. */
+export async function report(name: string, metrics: Metrics, extraRows?: Record<string, Metrics>): Promise<BenchResult> {
+  const result: BenchResult = {
+    name,
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.version },
+    metrics,
+  };
+  if (extraRows) {
+    console.log(`\n${name}: side by side`);
+    console.table(extraRows);
+  }
+  console.log(`\n${name}: metrics`);
+  console.table(Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, { value: Number.isInteger(v) ? v : Number(v.toFixed(3)) }])));
+  await mkdir(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${name}.json`);
+  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`wrote ${file}`);
+  return result;
+}
