@@ -1,0 +1,55 @@
+import type Koa from 'koa';
+import { AppError, PayloadTooLargeError, BadRequestError } from '../errors.js';
+import { currentTraceId } from '../trace.js';
+
+/** Errors raised by raw-body / co-body while reading the request carry `type` and `status`. */
+interface BodyReadError extends Error {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/** Turns body-parser failures into typed errors with messages a client can act on. */
+export function normaliseBodyError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const e = err as BodyReadError;
+  switch (e.type) {
+    case 'entity.too.large':
+      return new PayloadTooLargeError(`request body exceeds the ${e.limit ?? 'configured'} byte limit`);
+    case 'entity.parse.failed':
+      return new BadRequestError('request body is not valid JSON', 'malformed_json');
+    case 'entity.verify.failed':
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new BadRequestError(`request body could not be read (${e.type})`, 'bad_body');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError(415, 'unsupported_encoding', e.message);
+    default:
+      return err;
+  }
+}
+
+/**
+ * Renders AppErrors as `{ error: { code, message, details }, trace_id }`. Anything else is an
+ * unexpected fault: rethrown so the SDK's middleware logs it and answers a safe 500.
+ */
+export function errorMiddleware(): Koa.Middleware {
+  return async function appErrors(ctx, next) {
+    try {
+      await next();
+    } catch (raw) {
+      const err = normaliseBodyError(raw);
+      if (!(err instanceof AppError)) throw err;
+      ctx.status = err.status;
+      for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
+      const traceId = currentTraceId();
+      ctx.body = {
+        error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+        ...(traceId ? { trace_id: traceId } : {}),
+      };
+      // 5xx AppErrors (upstream failures) still matter to on-call: let the SDK's access log see them
+      if (err.status >= 500) ctx.state.error = err;
+    }
+  };
+}
