@@ -1,0 +1,2 @@
+export { startTracing, type TracingHandle } from './provider.js';
+export { createSampler } from './sampler.js';

@@ -1,0 +1,40 @@
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { hostDetector, processDetector } from '@opentelemetry/resources';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Config } from '../config.js';
+import { createSpanExporter } from './exporter.js';
+import { createInstrumentations } from './instrumentations.js';
+import { createResource } from './resource.js';
+import { createSampler } from './sampler.js';
+
+export interface TracingHandle {
+  /** Exports every finished span still buffered, then stops the exporter. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry NodeSDK for traces only. Metrics are prom-client and logs are pino,
+ * so NodeSDK's own metric readers and log processors are switched off explicitly (left unset,
+ * NodeSDK would create OTLP exporters for both from the environment).
+ */
+export function startTracing(config: Config): TracingHandle {
+  const sdk = new NodeSDK({
+    resource: createResource(config),
+    // envDetector is left out on purpose: config.ts already parsed OTEL_RESOURCE_ATTRIBUTES with validation
+    resourceDetectors: [hostDetector, processDetector],
+    sampler: createSampler(config.sampler, config.samplerArg),
+    spanProcessors: [new BatchSpanProcessor(createSpanExporter(config.tracesEndpoint, config.otlpProtocol))],
+    instrumentations: createInstrumentations(config),
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  let done: Promise<void> | undefined;
+  return {
+    shutdown() {
+      // TracerProvider.shutdown() force-flushes the BatchSpanProcessor before closing the exporter
+      done ??= sdk.shutdown();
+      return done;
+    },
+  };
+}
