@@ -1,4 +1,4 @@
-import { DelegateBackoff, handleWhen, retry as cockatielRetry } from 'cockatiel';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { isRetryableError } from './classify.js';
 import { abortSignal, parseOptions, positiveInt, positiveNumber, predicate, toolName } from './config.js';
@@ -51,74 +51,55 @@ export function fullJitterDelay(
 
 /**
  * Calls `fn` until it succeeds, a non-retryable error is thrown, or `maxAttempts` calls were made;
- * then throws the last error unchanged. Backoff is exponential with full jitter (cockatiel's retry
- * policy drives the loop). Every attempt is counted in resilience_retry_attempts_total{name,outcome}
- * and every retry adds a "resilience.retry" span event with the attempt and delay.
+ * then throws the last error unchanged. Backoff is exponential with full jitter. Every attempt is
+ * counted in resilience_retry_attempts_total{name,outcome} and every retry adds a
+ * "resilience.retry" span event with the attempt and delay.
+ *
+ * Hand-written rather than cockatiel's RetryPolicy: cockatiel 3.2.1 sleeps between attempts with
+ * a timer the signal cannot cancel, so an aborted caller waited (and kept the process alive) for
+ * up to maxDelayMs. Here the sleep is abortable.
  */
 export async function retry<T>(fn: (ctx: RetryContext) => Promise<T>, options: RetryOptions): Promise<T> {
   const opts = parseOptions(schema, options, 'retry');
-  const { name, maxAttempts, signal } = opts;
-  signal?.throwIfAborted();
+  const { name, maxAttempts } = opts;
+  const signal = opts.signal ?? new AbortController().signal;
   const attempts = metrics.retryAttempts();
-  const retryable = (err: unknown): boolean => !signal?.aborted && opts.isRetryable(err);
-
-  const policy = cockatielRetry(handleWhen(retryable), {
-    maxAttempts: maxAttempts - 1, // cockatiel counts retries, we count calls
-    backoff: new DelegateBackoff<{ attempt: number }>((ctx) => fullJitterDelay(ctx.attempt, opts)),
-  });
-  policy.onRetry((event) => {
-    spanEvent('resilience.retry', {
-      'resilience.name': name,
-      'retry.attempt': event.attempt + 1, // the attempt about to be made
-      'retry.delay_ms': event.delay,
-      'retry.error': 'error' in event ? describeError(event.error) : 'result',
-    });
-  });
-
-  const run = policy.execute(async ({ attempt: retriesSoFar, signal: ctxSignal }) => {
-    // A caller abort during a backoff sleep: don't start another call.
-    signal?.throwIfAborted();
-    const attempt = retriesSoFar + 1;
+  for (let attempt = 1; ; attempt++) {
+    signal.throwIfAborted();
+    let error: unknown;
     try {
-      const value = await fn({ attempt, signal: ctxSignal });
+      const value = await fn({ attempt, signal });
       attempts.inc({ name, outcome: 'success' });
       return value;
     } catch (err) {
-      const outcome = signal?.aborted
-        ? 'aborted'
-        : !opts.isRetryable(err)
-          ? 'non_retryable'
-          : attempt >= maxAttempts
-            ? 'exhausted'
-            : 'retry';
-      attempts.inc({ name, outcome });
-      if (outcome === 'exhausted' || outcome === 'non_retryable') {
-        spanEvent('resilience.retry.give_up', { 'resilience.name': name, 'retry.attempt': attempt, 'retry.outcome': outcome, 'retry.error': describeError(err) });
-      }
-      throw err;
+      error = err;
     }
-  }, signal);
-
-  return signal ? raceAbort(run, signal) : run;
-}
-
-/**
- * cockatiel's backoff sleep ignores the signal, so an abort mid-sleep would only be noticed when
- * the sleep ends. Reject the caller at once; the policy's loop then stops at its next step.
- */
-function raceAbort<T>(run: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    run.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
+    // Aborted mid-attempt: the caller asked to stop, so report that rather than the side effect.
+    if (signal.aborted) {
+      attempts.inc({ name, outcome: 'aborted' });
+      throw signal.reason;
+    }
+    const outcome = !opts.isRetryable(error) ? 'non_retryable' : attempt >= maxAttempts ? 'exhausted' : 'retry';
+    attempts.inc({ name, outcome });
+    if (outcome !== 'retry') {
+      spanEvent('resilience.retry.give_up', {
+        'resilience.name': name,
+        'retry.attempt': attempt,
+        'retry.outcome': outcome,
+        'retry.error': describeError(error),
+      });
+      throw error;
+    }
+    const delayMs = fullJitterDelay(attempt, opts);
+    spanEvent('resilience.retry', {
+      'resilience.name': name,
+      'retry.attempt': attempt + 1, // the attempt about to be made
+      'retry.delay_ms': delayMs,
+      'retry.error': describeError(error),
+    });
+    // An abort during the sleep clears the timer and rejects at once, with the caller's reason.
+    await sleep(delayMs, undefined, { signal }).catch(() => {
+      throw signal.reason;
+    });
+  }
 }
