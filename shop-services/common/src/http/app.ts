@@ -31,13 +31,14 @@ export function createServiceApp(opts: ServiceAppOptions): Koa {
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: opts.bodyLimit ?? '64kb', jsonStrict: true }));
   if (opts.serviceAuth) app.use(requireServiceAuth({ secret: opts.serviceAuth.secret, audience: opts.serviceAuth.audience ?? opts.telemetry.serviceName }));
   for (const mw of opts.middleware ?? []) app.use(mw);
-  app.use(router.routes());
-  app.use(router.allowedMethods({ throw: false }));
+  // outside the router, so it sees allowedMethods' 405 and the router's unmatched 404
   app.use(async (ctx, next) => {
     await next();
-    if (ctx.status === 405) throw new AppError(405, 'method_not_allowed', `${ctx.method} not allowed on ${ctx.path}; allowed: ${String(ctx.response.get('allow'))}`);
-    if (ctx.status === 404 && ctx.body === undefined) throw new NotFoundError(`no route for ${ctx.method} ${ctx.path}`, 'route_not_found');
+    if (ctx.status === 405) throw new AppError(405, 'method_not_allowed', `${ctx.method} not allowed on ${ctx.path}; allowed: ${ctx.response.get('allow')}`, { headers: { allow: ctx.response.get('allow') } });
+    if (ctx.status === 404 && ctx.body == null) throw new NotFoundError(`no route for ${ctx.method} ${ctx.path}`, 'route_not_found');
   });
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
   return app;
 }
 

@@ -13,6 +13,8 @@ interface BodyReadError extends Error {
 export function normaliseBodyError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const e = err as BodyReadError;
+  // co-body marks JSON.parse failures with status 400 and the raw body, but no type
+  if (err instanceof SyntaxError && e.status === 400) return new BadRequestError('request body is not valid JSON', 'malformed_json');
   switch (e.type) {
     case 'entity.too.large':
       return new PayloadTooLargeError(`request body exceeds the ${e.limit ?? 'configured'} byte limit`);
