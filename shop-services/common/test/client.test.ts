@@ -1,5 +1,5 @@
 import http from 'node:http';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { z } from 'zod';
 import { context, propagation, trace, TraceFlags } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -13,7 +13,7 @@ interface Seen {
 }
 
 /** A scriptable upstream on 127.0.0.1:0 that records every request. */
-async function upstream(t: import('ava').ExecutionContext, respond: (req: http.IncomingMessage, n: number) => { status: number; body?: unknown }) {
+async function upstream(t: ExecutionContext, respond: (req: http.IncomingMessage, n: number) => { status: number; body?: unknown }) {
   const seen: Seen[] = [];
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
@@ -31,7 +31,7 @@ async function upstream(t: import('ava').ExecutionContext, respond: (req: http.I
 
 const signer = createInternalTokenSigner({ service: 'gateway', secret: SECRET });
 
-function client(t: import('ava').ExecutionContext, url: string, extra: Partial<Parameters<typeof createServiceClient>[0]> = {}) {
+function client(t: ExecutionContext, url: string, extra: Partial<Parameters<typeof createServiceClient>[0]> = {}) {
   const c = createServiceClient({ name: 'catalog', baseUrl: url, signer, timeoutMs: 2000, retries: 2, retryBaseDelayMs: 1, ...extra });
   t.teardown(() => c.close());
   return c;

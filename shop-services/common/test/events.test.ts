@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 import { infra, uniqueName, waitFor } from '@lantern/testkit';
@@ -7,7 +7,7 @@ import { createEventPublisher, createEventConsumer, ensureTopics, typedHandler, 
 const kafka = new Kafka({ clientId: 'shop-common-test', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
 
 /** Collects every message on a topic (fresh group, from the beginning). */
-async function collect(t: import('ava').ExecutionContext, topic: string): Promise<KafkaMessage[]> {
+async function collect(t: ExecutionContext, topic: string): Promise<KafkaMessage[]> {
   const got: KafkaMessage[] = [];
   const c = kafka.consumer({ groupId: uniqueName('collect') });
   await c.connect();
