@@ -30,5 +30,12 @@ export function getOrCreateGauge<L extends string>(cfg: GaugeConfiguration<L>, r
 }
 
 export function getOrCreateHistogram<L extends string>(cfg: HistogramConfiguration<L>, registry: Registry = defaultRegistry()): client.Histogram<L> {
-  return existing<client.Histogram<L>>(registry, cfg.name, 'histogram') ?? new client.Histogram<L>({ ...cfg, registers: [registry] });
+  const found = existing<client.Histogram<L>>(registry, cfg.name, 'histogram');
+  if (found) return found;
+  if (!cfg.enableExemplars) return new client.Histogram<L>({ ...cfg, registers: [registry] });
+  // prom-client refuses exemplar metrics in a text-format registry at construction only. The shared
+  // registry stays text format on purpose: renderMetrics() prints exemplars when OpenMetrics is asked for.
+  const histogram = new client.Histogram<L>({ ...cfg, registers: [] });
+  registry.registerMetric(histogram);
+  return histogram;
 }

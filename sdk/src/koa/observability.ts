@@ -1,0 +1,216 @@
+import { performance } from 'node:perf_hooks';
+import { SpanStatusCode, isSpanContextValid, trace } from '@opentelemetry/api';
+import type { Span, SpanContext } from '@opentelemetry/api';
+import type { Context, Middleware, Next } from 'koa';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { enableHttpClientMetrics } from '../metrics/http-client.js';
+import { HttpServerMetrics, UNMATCHED_ROUTE } from '../metrics/http-server.js';
+import { renderMetrics } from '../metrics/exposition.js';
+import { defaultRegistry } from '../metrics/registry.js';
+import { collectRuntimeMetrics } from '../metrics/runtime.js';
+import { toSafeError } from './errors.js';
+import { LanternKoaError } from './koa-errors.js';
+import { ReadinessChecks } from './readiness.js';
+import type { ReadinessCheck } from './readiness.js';
+
+export const LIVENESS_PATH = '/healthz';
+export const READINESS_PATH = '/readyz';
+
+export interface KoaObservabilityOptions {
+  logger: Logger;
+  serviceName: string;
+  /** Dependency checks for /readyz. A ReadinessChecks instance may be filled in later. */
+  readiness?: ReadinessChecks | Map<string, ReadinessCheck> | Record<string, ReadinessCheck>;
+  /** Per-check timeout for /readyz; default 2000 ms. */
+  readinessTimeoutMs?: number;
+  /** Where Prometheus scrapes; default '/metrics'; false to serve metrics elsewhere (see renderMetrics). */
+  metricsPath?: string | false;
+  /** Registry served on metricsPath and recorded into; default prom-client's global registry. */
+  registry?: Registry;
+  /** Distinct {method, route, status_code} label sets before folding into __overflow__; default 1000. */
+  routeLabelSetLimit?: number;
+  /**
+   * Route label for requests @koa/router did not match (its `_matchedRoute`), e.g. for a static
+   * file middleware; return undefined for "unmatched". Must return a template, never a raw path.
+   */
+  routeOf?: (ctx: Context) => string | undefined;
+  /** Also set up runtime and outbound HTTP metrics (idempotent); default true. */
+  processMetrics?: boolean;
+}
+
+export class ObservabilityConfigError extends LanternKoaError {
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super('LANTERN_CONFIG_INVALID', `koaObservability option ${key}: ${message}`);
+    this.key = key;
+  }
+}
+
+const OptionsSchema = z.object({
+  serviceName: z.string().min(1),
+  readinessTimeoutMs: z.number().int().positive().max(60_000).optional(),
+  metricsPath: z.union([z.string().regex(/^\/[^?#\s]*$/, 'must be a path starting with /'), z.literal(false)]).optional(),
+  routeLabelSetLimit: z.number().int().positive().optional(),
+});
+
+function validate(opts: KoaObservabilityOptions): void {
+  const parsed = OptionsSchema.safeParse(opts);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ObservabilityConfigError(issue?.path.join('.') || 'options', issue?.message ?? 'invalid');
+  }
+  if (typeof opts.logger?.info !== 'function') throw new ObservabilityConfigError('logger', 'must be a pino logger');
+}
+
+interface MatchedRouteContext {
+  _matchedRoute?: string | RegExp;
+}
+
+/**
+ * Per-request observability for a Koa service. Put it first, right inside the tracing middleware
+ * (Telemetry.koa() does both), so it sees every request and the active span is the server span.
+ *
+ * - `GET|HEAD /healthz` (always 200), `/readyz` (dependency checks; 200 or 503 naming the failed
+ *   ones) and `/metrics` (OpenMetrics with exemplars when Accept asks for it, text 0.0.4
+ *   otherwise) are answered here. They are not recorded in the RED histogram and are logged at
+ *   debug only: probes and scrapes every few seconds would otherwise drown real traffic.
+ * - Every other request: one `http_server_request_duration_seconds{method, route, status_code}`
+ *   observation (route template from @koa/router, "unmatched" otherwise) with the trace as
+ *   exemplar, and one access-log line (error for 5xx, warn for 4xx, info otherwise).
+ * - `x-trace-id` and W3C `traceresponse` response headers when a span is active.
+ * - Anything thrown downstream becomes a JSON body `{ error: { code, message }, trace_id }`
+ *   (see toSafeError); the exception is recorded on the span, which is marked ERROR for 5xx
+ *   (4xx are the client's errors, per OTel semantic conventions for server spans).
+ *
+ * Duration is measured until the handler chain returns, not until the body is flushed.
+ */
+export function koaObservability(opts: KoaObservabilityOptions): Middleware {
+  validate(opts);
+  const { logger, serviceName } = opts;
+  const registry = opts.registry ?? defaultRegistry();
+  const metricsPath = opts.metricsPath === undefined ? '/metrics' : opts.metricsPath;
+  const readinessTimeoutMs = opts.readinessTimeoutMs ?? 2000;
+  const readiness = opts.readiness instanceof ReadinessChecks ? opts.readiness : new ReadinessChecks(opts.readiness);
+  const serverMetrics = new HttpServerMetrics({ registry, labelSetLimit: opts.routeLabelSetLimit });
+  const routeOf = opts.routeOf;
+  if (opts.processMetrics !== false) {
+    collectRuntimeMetrics(registry);
+    enableHttpClientMetrics(registry);
+  }
+  const readinessLog = readinessLogger(logger);
+
+  async function serveOwnRoute(ctx: Context, path: string): Promise<boolean> {
+    if (path === LIVENESS_PATH) {
+      ctx.status = 200;
+      ctx.body = { status: 'ok', service: serviceName };
+    } else if (path === READINESS_PATH) {
+      const report = await readiness.run(readinessTimeoutMs, readinessLog.failed);
+      readinessLog.result(report.ready, report.failed);
+      ctx.status = report.ready ? 200 : 503;
+      ctx.body = { status: report.ready ? 'ready' : 'not_ready', service: serviceName, failed: report.failed, checks: report.checks };
+    } else if (metricsPath !== false && path === metricsPath) {
+      const { contentType, body } = await renderMetrics(ctx.get('accept'), registry);
+      ctx.status = 200;
+      ctx.type = contentType;
+      ctx.body = body;
+    } else {
+      return false;
+    }
+    ctx.set('cache-control', 'no-store');
+    logger.debug({ method: ctx.method, path, status: ctx.status }, 'probe served');
+    return true;
+  }
+
+  return async function observability(ctx: Context, next: Next): Promise<void> {
+    const method = ctx.method;
+    if ((method === 'GET' || method === 'HEAD') && (await serveOwnRoute(ctx, ctx.path))) return;
+
+    const start = performance.now();
+    const span = trace.getActiveSpan();
+    const sc = span?.spanContext();
+    const traceId = sc !== undefined && isSpanContextValid(sc) ? sc.traceId : undefined;
+    if (traceId !== undefined) setTraceHeaders(ctx, sc as SpanContext);
+
+    let failure: unknown;
+    try {
+      await next();
+    } catch (err) {
+      failure = err;
+      respondWithError(ctx, err, span, sc, traceId);
+    }
+
+    const durationMs = performance.now() - start;
+    const status = ctx.status;
+    const matched = (ctx as MatchedRouteContext)._matchedRoute;
+    const route = matched !== undefined ? String(matched) : (routeOf?.(ctx) ?? UNMATCHED_ROUTE);
+    serverMetrics.record(method, route, status, durationMs / 1000);
+    accessLog(logger, ctx, method, route, status, durationMs, failure);
+  };
+}
+
+function setTraceHeaders(ctx: Context, sc: SpanContext): void {
+  ctx.set('x-trace-id', sc.traceId);
+  // W3C Trace Context Level 2 response header: version-traceid-spanid-flags
+  ctx.set('traceresponse', `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`);
+}
+
+function respondWithError(ctx: Context, err: unknown, span: Span | undefined, sc: SpanContext | undefined, traceId: string | undefined): void {
+  const safe = toSafeError(err);
+  if (span !== undefined) {
+    span.recordException(err instanceof Error ? err : String(err));
+    if (safe.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  }
+  if (ctx.headerSent || !ctx.writable) {
+    // Part of the response is on the wire: the status cannot change. Cut the connection so the
+    // client sees a truncated response rather than a complete-looking one.
+    ctx.res.destroy();
+    return;
+  }
+  // Like koa's own error handler: headers set by the failed handler must not leak into the error response.
+  for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
+  for (const [name, value] of Object.entries(safe.headers)) ctx.set(name, value);
+  if (traceId !== undefined && sc !== undefined) setTraceHeaders(ctx, sc);
+  ctx.status = safe.status;
+  ctx.body = { error: { code: safe.code, message: safe.message }, trace_id: traceId ?? null };
+}
+
+function accessLog(logger: Logger, ctx: Context, method: string, route: string, status: number, durationMs: number, failure: unknown): void {
+  const contentLength = ctx.response.get('content-length');
+  const fields: Record<string, unknown> = {
+    method,
+    route,
+    // path without the query string: query strings carry tokens and personal data
+    path: ctx.path,
+    status,
+    duration_ms: Math.round(durationMs * 1000) / 1000,
+    // known for string, buffer and error bodies; JSON bodies are sized by koa after this point
+    bytes: contentLength ? Number(contentLength) : undefined,
+    user_agent: ctx.get('user-agent') || undefined,
+  };
+  if (status >= 500) {
+    if (failure !== undefined) fields.err = failure;
+    logger.error(fields, 'request failed');
+  } else if (status >= 400) {
+    if (failure !== undefined) fields.error_message = failure instanceof Error ? failure.message : String(failure);
+    logger.warn(fields, 'request completed');
+  } else {
+    logger.info(fields, 'request completed');
+  }
+}
+
+/** Logs readiness failures on change only: probes run every few seconds during an outage. */
+function readinessLogger(logger: Logger) {
+  let lastFailed = '';
+  return {
+    failed(name: string, err: unknown) {
+      if (!lastFailed.split(',').includes(name)) logger.warn({ check: name, err }, 'readiness check failed');
+    },
+    result(ready: boolean, failed: string[]) {
+      const now = failed.join(',');
+      if (now !== lastFailed && ready) logger.info('ready: all readiness checks pass');
+      lastFailed = now;
+    },
+  };
+}
