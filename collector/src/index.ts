@@ -1,2 +1,2 @@
-// Filled in by its own issue; the package exists so the workspace layout is complete.
-export {};
+// Public API of @lantern/collector.
+export * from './otlp/index.js';

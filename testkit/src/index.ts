@@ -4,3 +4,4 @@ export { waitFor, type WaitOptions } from './wait.js';
 export { registerScrapeTarget, promQuery, promExemplars, promTargets, type PromSample, type ExemplarSeries } from './prometheus.js';
 export { createTopics, freshTopic } from './kafka.js';
 export { freshSchema, type FreshSchema } from './postgres.js';
+export { startOtlpReceiver, type OtlpReceiver } from './otlp.js';
