@@ -72,15 +72,53 @@ export function assignVariant(exp: ExperimentConfig, userId: string): string {
   return last[0];
 }
 
-export class ExperimentRegistry {
+export interface Assignment {
+  experiment: string;
+  variant: string;
+}
+
+/**
+ * Configured experiments plus their exposure/conversion counters. Metric labels only ever take
+ * configured ids and variant names, so the series count is bounded by the config.
+ */
+export class Experiments {
   private readonly byId: Map<string, ExperimentConfig>;
-  constructor(experiments: ExperimentConfig[]) {
+
+  constructor(
+    experiments: ExperimentConfig[],
+    private readonly counters: { exposures: CounterLike; conversions: CounterLike },
+  ) {
     this.byId = new Map(experiments.map((e) => [e.id, e]));
   }
+
   get(id: string): ExperimentConfig | undefined {
     return this.byId.get(id);
   }
+
   list(): ExperimentConfig[] {
     return [...this.byId.values()];
   }
+
+  /** The user's variant, or undefined for an experiment that is not configured. */
+  assign(id: string, userId: string): Assignment | undefined {
+    const exp = this.byId.get(id);
+    return exp ? { experiment: exp.id, variant: assignVariant(exp, userId) } : undefined;
+  }
+
+  /** Call when the user is actually shown the variant. */
+  expose(id: string, userId: string): Assignment | undefined {
+    const a = this.assign(id, userId);
+    if (a) this.counters.exposures.inc({ experiment: a.experiment, variant: a.variant });
+    return a;
+  }
+
+  convert(id: string, userId: string): Assignment | undefined {
+    const a = this.assign(id, userId);
+    if (a) this.counters.conversions.inc({ experiment: a.experiment, variant: a.variant });
+    return a;
+  }
+}
+
+export interface CounterLike {
+  inc(labels: Record<string, string>): void;
 }

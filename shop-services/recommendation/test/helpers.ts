@@ -1,5 +1,11 @@
 import { createServer } from 'node:net';
 import type { Counter } from 'prom-client';
+import type Koa from 'koa';
+import { infra, uniqueName } from '@lantern/testkit';
+import { createInternalTokenSigner, runService, type RunningService, type ServiceTelemetry } from '@lantern/shop-common';
+import { createRecommendationService, type RecommendationService } from '../src/app.js';
+import { loadRecommendationConfig } from '../src/config.js';
+import { createRedisClient, waitForRedis } from '../src/redis.js';
 
 /** Current value of a counter series (0 if never incremented). */
 export async function counterValue(counter: Counter<string>, labels: Record<string, string> = {}): Promise<number> {
@@ -16,4 +22,81 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (!address || typeof address === 'string') throw new Error('no port');
   return address.port;
+}
+
+
+export const SECRET = 'test-internal-secret-0123456789-abcdef';
+
+/**
+ * Stand-in for the SDK's telemetry (keeps tests free of global OTel state): an unexpected error
+ * becomes a bare 500, so a test sees exactly what a client would.
+ */
+export function testTelemetry(): ServiceTelemetry {
+  const noop = () => undefined;
+  return {
+    serviceName: 'recommendation',
+    logger: { debug: noop, info: noop, warn: noop, error: noop },
+    koa(): Koa.Middleware {
+      return async (ctx, next) => {
+        try {
+          await next();
+        } catch {
+          ctx.status = 500;
+          ctx.body = { error: { code: 'internal', message: 'internal error' } };
+        }
+      };
+    },
+    onShutdown: noop,
+    addServer: noop,
+    addReadinessCheck: noop,
+  };
+}
+
+export interface TestService extends RecommendationService {
+  prefix: string;
+  url: string;
+  call(method: string, path: string, opts?: { body?: unknown; rawBody?: string; token?: string | null; user?: { id: string; role: 'customer' } }): Promise<{ status: number; body: ApiBody }>;
+}
+
+export type ApiBody = Record<string, unknown> & { error?: { code: string; message: string; details?: { path: string; message: string }[] } };
+
+const signer = createInternalTokenSigner({ service: 'gateway', secret: SECRET });
+
+/** A real service on an ephemeral port over a run-unique Redis prefix; cleaned up in teardown. */
+export async function startTestService(
+  t: { teardown(fn: () => Promise<void> | void): void },
+  env: Record<string, string> = {},
+  opts: { redisUrl?: string } = {},
+): Promise<TestService> {
+  const prefix = uniqueName('reco_test');
+  const config = loadRecommendationConfig({ INTERNAL_AUTH_SECRET: SECRET, PORT: '0', REDIS_PREFIX: prefix, RECO_STATIC_PRODUCTS: 's1,s2,s3', ...env });
+  const redis = createRedisClient(opts.redisUrl ?? infra.redisUrl, { commandTimeoutMs: 1000 });
+  redis.on('error', () => {}); // the unreachable-Redis tests expect connection errors
+  if (!opts.redisUrl) await waitForRedis(redis);
+  const service = createRecommendationService({ telemetry: testTelemetry(), redis, config });
+  const running: RunningService = await runService({ app: service.app, telemetry: testTelemetry(), port: 0, host: '127.0.0.1' });
+  t.teardown(async () => {
+    await running.close();
+    if (redis.status === 'ready') {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(...keys);
+    }
+    redis.disconnect();
+  });
+  return {
+    ...service,
+    prefix,
+    url: running.url,
+    async call(method, path, o = {}) {
+      const token = o.token === undefined ? await signer.sign('recommendation', o.user) : o.token;
+      const hasBody = o.body !== undefined || o.rawBody !== undefined;
+      const res = await fetch(running.url + path, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(hasBody ? { 'content-type': 'application/json' } : {}) },
+        ...(hasBody ? { body: o.rawBody ?? JSON.stringify(o.body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : {}) as ApiBody };
+    },
+  };
 }
