@@ -126,7 +126,10 @@ export class RedisLock {
         return null;
       }
       const jittered = opts.retryDelayMs * (0.5 + Math.random());
-      await sleep(Math.min(remaining, jittered), undefined, opts.signal ? { signal: opts.signal } : {});
+      const signal = opts.signal;
+      await sleep(Math.min(remaining, jittered), undefined, signal ? { signal } : {}).catch(() => {
+        throw signal?.reason;
+      });
     }
   }
 

@@ -146,3 +146,15 @@ test('lock: autoRenew aborts the handle signal when the lock is lost', async (t)
   t.false(await handle!.release());
   t.is(await metricValue('resilience_lock_renew_failures_total', { name, reason: 'lost' }), 1);
 });
+
+test('lock: aborting the signal stops waiting with the signal reason', async (t) => {
+  const name = uniqueName('lock_abort');
+  const lock = new RedisLock(connect(t), { name, ttlMs: 30_000, keyPrefix: `${name}:` });
+  const held = await lock.acquire('busy');
+  t.teardown(() => held?.release());
+  const ac = new AbortController();
+  const reason = new Error('shutting down');
+  const waiting = lock.acquire('busy', { waitMs: 60_000, retryDelayMs: 20, signal: ac.signal });
+  ac.abort(reason);
+  t.is(await t.throwsAsync(waiting), reason);
+});
