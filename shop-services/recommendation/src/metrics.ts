@@ -1,4 +1,4 @@
-import { getOrCreateCounter } from './metrics-registry.js';
+import { getOrCreateCounter } from '@lantern/sdk';
 
 export type ServedLevel = 'personalised' | 'popular' | 'static';
 
