@@ -4,6 +4,7 @@ import { register } from 'node:module';
 import type { Middleware } from 'koa';
 import { resolveConfig, type Config, type StartOptions } from './config.js';
 import { StartError } from './errors.js';
+import type { ReadinessChecks } from './koa/readiness.js';
 import { koaTracing } from './koa/tracing.js';
 import { closeLogger, createLogger, type Logger } from './logs/logger.js';
 import { Shutdown, type ShutdownHook, type ShutdownResult } from './shutdown.js';
@@ -14,13 +15,6 @@ export type { ShutdownHook, ShutdownResult } from './shutdown.js';
 export { ConfigError, LanternError, StartError } from './errors.js';
 export { koaTracing } from './koa/tracing.js';
 
-export type ReadinessCheck = () => Promise<unknown> | unknown;
-
-export interface ReadinessReport {
-  ready: boolean;
-  checks: Record<string, { ok: boolean; error?: string }>;
-}
-
 /** The running SDK: what start() and getTelemetry() return. */
 export interface Telemetry {
   readonly serviceName: string;
@@ -28,22 +22,22 @@ export interface Telemetry {
   readonly logger: Logger;
   /** Tracer named after the service, for manual spans. */
   readonly tracer: Tracer;
-  /** Koa middleware to app.use() first, before the router: SERVER span per request named by route template. */
+  /**
+   * Koa middleware to app.use() first, before the router: SERVER span per request named by route
+   * template (koaTracing), then koaObservability (RED metrics, access log, /healthz /readyz /metrics).
+   */
   koa(): Middleware;
   /** Runs at shutdown after servers are closed, in registration order (drain consumers, close pools). */
   onShutdown(name: string, fn: ShutdownHook): void;
   /** Closed first at shutdown: stops accepting and waits for in-flight requests. */
   addServer(server: Server): void;
-  /** A dependency check; readiness() fails while any check throws or rejects. */
-  addReadinessCheck(name: string, fn: ReadinessCheck): void;
-  /** Runs every check (2 s each); not ready once shutdown has begun. */
-  readiness(): Promise<ReadinessReport>;
+  /** A dependency check for /readyz: not ready while it throws or rejects (and once shutdown began). */
+  addReadinessCheck(name: string, fn: () => Promise<unknown> | unknown): void;
   /** The graceful sequence without exiting the process (signals do the same, then exit). */
   shutdown(): Promise<ShutdownResult>;
 }
 
 const HOOK_FLAG = Symbol.for('lantern.sdk.esmHookRegistered');
-const CHECK_TIMEOUT_MS = 2_000;
 
 let current: Promise<Telemetry> | undefined;
 let started: Telemetry | undefined;
@@ -59,26 +53,11 @@ function ensureEsmHook(): void {
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 }
 
-async function runCheck(fn: ReadinessCheck): Promise<{ ok: boolean; error?: string }> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      Promise.resolve().then(fn),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
-    return { ok: true };
-  } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function create(config: Config): Telemetry {
+async function create(config: Config): Promise<Telemetry> {
   ensureEsmHook();
   const tracing = startTracing(config);
+  // loaded after the instrumentations are registered: it pulls in node:http and prom-client
+  const { koaObservability, ReadinessChecks: Checks, DependencyDownError } = await import('./koa/index.js');
   const logger = createLogger({
     service: config.serviceName,
     env: config.environment,
@@ -96,32 +75,38 @@ function create(config: Config): Telemetry {
     },
   });
   if (config.handleSignals) shutdown.installSignalHandlers();
-  const checks = new Map<string, ReadinessCheck>();
+  const checks: ReadinessChecks = new Checks();
+  checks.add('shutdown', async () => {
+    if (shutdown.started) throw new DependencyDownError('shutting down');
+  });
+  let middleware: Middleware | undefined;
 
   return {
     serviceName: config.serviceName,
     logger,
     tracer: trace.getTracer(config.serviceName, config.serviceVersion),
     koa() {
-      // httpServerSpans 'instrumentation': instrumentation-http/-koa already make the server span
-      // TODO(lead): compose with koaObservability() from ./koa/index.js (RED metrics, access log, /readyz
-      // fed by readiness()) once it is exported; tracing must stay the outermost middleware.
-      return config.httpServerSpans === 'koa' ? koaTracing() : (_ctx, next) => next();
+      // built once: the observability middleware registers metrics and runtime collectors
+      middleware ??= compose(
+        // httpServerSpans 'instrumentation': instrumentation-http/-koa already make the server span
+        config.httpServerSpans === 'koa' ? koaTracing() : undefined,
+        koaObservability({ logger, serviceName: config.serviceName, readiness: checks }),
+      );
+      return middleware;
     },
     onShutdown: (name, fn) => shutdown.onShutdown(name, fn),
     addServer: (server) => shutdown.addServer(server),
     addReadinessCheck(name, fn) {
-      checks.set(name, fn);
-    },
-    async readiness() {
-      const entries = await Promise.all([...checks].map(async ([name, fn]) => [name, await runCheck(fn)] as const));
-      const report: ReadinessReport = { ready: true, checks: Object.fromEntries(entries) };
-      if (shutdown.started) report.checks.shutdown = { ok: false, error: 'shutting down' };
-      report.ready = Object.values(report.checks).every((c) => c.ok);
-      return report;
+      checks.add(name, async () => fn());
     },
     shutdown: () => shutdown.run('shutdown()'),
   };
+}
+
+/** Tracing outermost, so the observability middleware sees the server span as active. */
+function compose(outer: Middleware | undefined, inner: Middleware): Middleware {
+  if (!outer) return inner;
+  return (ctx, next) => outer(ctx, () => inner(ctx, next));
 }
 
 /**
@@ -135,7 +120,7 @@ function create(config: Config): Telemetry {
  */
 export function start(options: StartOptions = {}): Promise<Telemetry> {
   current ??= (async () => {
-    const telemetry = create(resolveConfig(options));
+    const telemetry = await create(resolveConfig(options));
     started = telemetry;
     return telemetry;
   })().catch((err: unknown) => {
