@@ -63,10 +63,10 @@ const bad: [Record<string, string>, string][] = [
   [{ LANTERN_SHUTDOWN_TIMEOUT_MS: '-5' }, 'LANTERN_SHUTDOWN_TIMEOUT_MS must be a positive whole number'],
 ];
 for (const [env, message] of bad) {
-  test(`bad ${Object.entries(env)[0]?.join("=")} → ConfigError naming the variable`, (t) => {
+  test(`bad ${Object.entries(env)[0]?.join('=')} → ConfigError naming the variable`, (t) => {
     const err = t.throws(() => resolveConfig({}, env), { instanceOf: ConfigError });
     t.true(err?.message.startsWith(message), err?.message);
-    t.is(err?.key, Object.keys(env)[0]);
+    t.is<string | undefined>(err?.key, Object.keys(env)[0]);
     t.is(err?.code, 'LANTERN_CONFIG_INVALID');
   });
 }
