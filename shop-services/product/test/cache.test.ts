@@ -174,3 +174,34 @@ test('single-flight shares one call per key and forgets it afterwards', async (t
   await t.throwsAsync(sf.do('e', async () => { throw new Error('boom'); }), { message: 'boom' });
   t.is(sf.size, 0);
 });
+
+test('after its subscriber reconnects, an instance resets L1 and receives invalidations again', async (t) => {
+  const channel = `${prefix}reconnect`;
+  const busA = new InvalidationBus({ redis, channel });
+  const busB = new InvalidationBus({ redis, channel });
+  await Promise.all([busA.start(), busB.start()]);
+  t.teardown(() => Promise.all([busA.close(), busB.close()]));
+  const src = source({ q: '1', w: '1' });
+  const a = makeCache(src, { name: 'rc', bus: busA });
+  const b = makeCache(src, { name: 'rc', bus: busB });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  await b.get('q');
+  t.true(b.inL1('q'));
+  // messages published while B is away are lost: B must drop everything it holds when it comes back
+  const clients = String(await redis.client('LIST'));
+  const line = clients.split('\n').find((l) => l.includes(`name=cache-invalidation-${busB.instanceId}`));
+  const id = /\bid=(\d+)/.exec(line ?? '')?.[1];
+  t.truthy(id, 'the subscriber connection is named');
+  await redis.client('KILL', 'ID', id!);
+  await waitFor(() => !b.inL1('q'), { what: 'B to reset L1 after reconnecting' });
+  await b.get('w');
+  src.data.set('w', '2');
+  await waitFor(
+    async () => {
+      await a.invalidate('w');
+      return !b.inL1('w');
+    },
+    { what: 'invalidations to reach B again after the resubscribe' },
+  );
+  t.is(await b.get('w'), '2');
+});

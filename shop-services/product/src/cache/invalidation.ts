@@ -39,7 +39,8 @@ export class InvalidationBus {
   constructor(private readonly opts: InvalidationBusOptions) {
     this.logger = opts.logger ?? silentLogger;
     // a connection in subscriber mode cannot run other commands, so it gets its own
-    this.subscriber = opts.redis.duplicate({ lazyConnect: true });
+    // named, so on-call can spot it in CLIENT LIST (and tests can kill it)
+    this.subscriber = opts.redis.duplicate({ lazyConnect: true, connectionName: `cache-invalidation-${this.instanceId}` });
     this.subscriber.on('message', (channel: string, raw: string) => {
       if (channel === opts.channel) this.dispatch(raw);
     });
