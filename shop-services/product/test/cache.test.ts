@@ -1,5 +1,6 @@
 import test from 'ava';
 import { Redis } from 'ioredis';
+import client from 'prom-client';
 import { infra, uniqueName, waitFor } from '@lantern/testkit';
 import { HotKeys, InvalidationBus, jitteredTtl, MultiLevelCache, SingleFlight } from '../src/cache/index.js';
 
@@ -49,6 +50,12 @@ test('a miss loads once, then L1 hits; a second instance hits L2 without loading
   t.is(await two.get('a'), 'A');
   t.is(src.loads, 1);
   t.like(two.snapshot(), { l1: { miss: 1 }, l2: { hit: 1 }, db: { hit: 0 } });
+  const metric = await client.register.getSingleMetric('cache_requests_total')?.get();
+  const value = (level: string, result: string) => metric?.values.find((v) => v.labels.cache === 'shared1' && v.labels.level === level && v.labels.result === result)?.value;
+  t.is(value('l1', 'hit'), 1);
+  t.is(value('l1', 'miss'), 2);
+  t.is(value('l2', 'hit'), 1);
+  t.is(value('db', 'hit'), 1);
 });
 
 test('100 concurrent misses for one key cause exactly one load', async (t) => {
