@@ -1,0 +1,56 @@
+import type Koa from 'koa';
+import { AppError, BadRequestError, type AuthUser, type ClientMethod } from '@lantern/shop-common';
+import { hasDotSegment, proxyTarget } from './routing.js';
+import type { Upstreams } from './upstreams.js';
+
+const METHODS = new Set<string>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const WITH_BODY = new Set<string>(['POST', 'PUT', 'PATCH']);
+/** Upstream response headers worth passing to the client; hop-by-hop and internal ones stay behind. */
+const PASS_HEADERS = ['location', 'etag', 'last-modified', 'cache-control', 'retry-after', 'content-language'];
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Refuses paths whose meaning would change on the way upstream (dot segments). */
+export function pathGuard(): Koa.Middleware {
+  return async function guardPath(ctx, next) {
+    if (hasDotSegment(ctx.path)) throw new BadRequestError(`path ${ctx.path} contains "." or ".." segments`, 'bad_path');
+    return next();
+  };
+}
+
+/**
+ * Forwards /api/* requests to the owning service with the shop's service client (keep-alive pool,
+ * timeout, retries for idempotent calls, breaker per upstream, trace context, internal token with
+ * the verified end user). Paths the gateway answers itself (`owned`) go on to the router.
+ * Upstream 4xx answers reach the client with their status, code, message and details.
+ */
+export function proxy(upstreams: Upstreams, owned: readonly RegExp[]): Koa.Middleware {
+  return async function forward(ctx, next) {
+    if (owned.some((p) => p.test(ctx.path))) return next();
+    const target = proxyTarget(ctx.path);
+    if (!target) return next();
+    if (!METHODS.has(ctx.method)) {
+      throw new AppError(405, 'method_not_allowed', `${ctx.method} not allowed on ${ctx.path}`, { headers: { allow: [...METHODS].join(', ') } });
+    }
+    const client = upstreams.get(target.upstream);
+    if (!client) throw new AppError(503, 'service_unavailable', `${target.upstream} service is not configured`);
+
+    const idempotencyKey = ctx.get('idempotency-key') || undefined;
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new BadRequestError('Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -', 'bad_idempotency_key');
+    }
+    const user = ctx.state.user as AuthUser | undefined;
+    const res = await client.request(ctx.method as ClientMethod, ctx.querystring ? `${target.path}?${ctx.querystring}` : target.path, {
+      ...(WITH_BODY.has(ctx.method) && ctx.request.body !== undefined ? { body: ctx.request.body } : {}),
+      ...(user ? { user } : {}),
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+      // the client address as the gateway saw it; services (login throttling) trust only this entry
+      headers: { 'x-forwarded-for': ctx.ip },
+    });
+    for (const h of PASS_HEADERS) {
+      const v = res.headers[h];
+      if (typeof v === 'string') ctx.set(h, v);
+    }
+    ctx.status = res.status;
+    if (res.status !== 204 && res.status !== 304 && res.body !== undefined) ctx.body = res.body;
+  };
+}

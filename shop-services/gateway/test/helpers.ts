@@ -1,0 +1,249 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import {
+  createAccessTokenIssuer,
+  createServiceApp,
+  defineRoute,
+  runService,
+  type AnyRoute,
+  type AuthUser,
+  type RunningService,
+  type ServiceTelemetry,
+} from '@lantern/shop-common';
+import { createProductService, loadProductConfig, type ProductService } from '@lantern/shop-product';
+import { createRecommendationService, loadRecommendationConfig } from '@lantern/shop-recommendation';
+import { freshSchema, infra, uniqueName, type FreshSchema } from '@lantern/testkit';
+import { createGateway, loadGatewayConfig, type Gateway } from '../src/index.js';
+
+export const INTERNAL_SECRET = 'gateway-test-internal-secret-0123456789';
+export const JWT_SECRET = 'gateway-test-jwt-secret-0123456789abcdefgh';
+export const issuer = createAccessTokenIssuer(JWT_SECRET);
+export const admin: AuthUser = { id: 'admin-1', role: 'admin', email: 'admin@example.test' };
+export const customer: AuthUser = { id: 'customer-1', role: 'customer', email: 'c1@example.test' };
+
+export const accessToken = async (user: AuthUser) => (await issuer.sign(user)).token;
+
+/** Minimal stand-in for the SDK's Telemetry: unexpected errors become a 500 that tests can see. */
+export function testTelemetry(serviceName: string): ServiceTelemetry & { errors: unknown[]; warnings: string[] } {
+  const noop = () => undefined;
+  const errors: unknown[] = [];
+  const warnings: string[] = [];
+  return {
+    serviceName,
+    logger: { debug: noop, info: noop, warn: (_o: unknown, msg?: string) => warnings.push(msg ?? ''), error: noop },
+    errors,
+    warnings,
+    koa(): Koa.Middleware {
+      return async (ctx, next) => {
+        try {
+          await next();
+        } catch (err) {
+          errors.push(err);
+          ctx.status = 500;
+          ctx.body = { error: { code: 'internal', message: 'internal error' } };
+        }
+      };
+    },
+    onShutdown: noop,
+    addServer: noop,
+    addReadinessCheck: noop,
+  };
+}
+
+export interface ProductInstance {
+  svc: ProductService;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The real product service on a fresh schema with a small seeded catalogue. */
+export async function startProduct(): Promise<ProductInstance> {
+  const schema: FreshSchema = await freshSchema('gw_product');
+  const prefix = `${uniqueName('gw_product')}:`;
+  const config = loadProductConfig({
+    PORT: '0',
+    DATABASE_URL: infra.databaseUrl,
+    REDIS_URL: infra.redisUrl,
+    INTERNAL_AUTH_SECRET: INTERNAL_SECRET,
+    DB_SCHEMA: schema.name,
+    REDIS_KEY_PREFIX: prefix,
+    CACHE_WARM_TOP_N: '0',
+    SEED_ON_START: 'true',
+  });
+  const svc = createProductService({ config, telemetry: testTelemetry('product'), seed: { perCategory: 4 } });
+  await svc.start();
+  const running = await runService({ app: svc.app, telemetry: testTelemetry('product'), port: 0, host: '127.0.0.1' });
+  return {
+    svc,
+    url: running.url,
+    async close() {
+      await running.close();
+      const keys = await svc.redis.keys(`${prefix}*`);
+      if (keys.length) await svc.redis.del(...keys);
+      await svc.close();
+      await schema.drop();
+    },
+  };
+}
+
+/** The real recommendation service (HTTP only, no Kafka) with its own Redis prefix. */
+export async function startRecommendation(staticProducts: string[]): Promise<{ url: string; close(): Promise<void> }> {
+  const prefix = uniqueName('gw_reco');
+  const config = loadRecommendationConfig({ PORT: '0', REDIS_URL: infra.redisUrl, INTERNAL_AUTH_SECRET: INTERNAL_SECRET, REDIS_PREFIX: prefix, RECO_STATIC_PRODUCTS: staticProducts.join(',') });
+  const redis = new Redis(config.REDIS_URL);
+  const telemetry = testTelemetry('recommendation');
+  const svc = createRecommendationService({ telemetry, redis, config });
+  const running = await runService({ app: svc.app, telemetry, port: 0, host: '127.0.0.1' });
+  return {
+    url: running.url,
+    async close() {
+      await running.close();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+    },
+  };
+}
+
+/** A stand-in service on the shop layer (real internal-token check for `audience`). */
+export async function startStandIn(audience: string, routes: AnyRoute[]): Promise<RunningService> {
+  const telemetry = testTelemetry(audience);
+  const app = createServiceApp({ telemetry, routes, serviceAuth: { secret: INTERNAL_SECRET, audience } });
+  return runService({ app, telemetry, port: 0, host: '127.0.0.1' });
+}
+
+/** The user service's routes as far as the gateway is concerned: echoes who the gateway says is calling. */
+export function userStandInRoutes(): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/users/me',
+      summary: 'me',
+      auth: 'user',
+      handler: async ({ user, ctx }) => ({ id: user.id, role: user.role, email: user.email, forwardedFor: ctx.get('x-forwarded-for'), caller: ctx.state.caller }),
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/auth/login',
+      summary: 'login',
+      auth: 'none',
+      body: z.object({ email: z.string() }),
+      handler: async ({ body }) => ({ loggedIn: body.email }),
+    }),
+  ];
+}
+
+export function inventoryStandInRoutes(available: number): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/inventory/:productId',
+      summary: 'stock',
+      auth: 'none',
+      params: z.object({ productId: z.string() }),
+      handler: async ({ params }) => ({ productId: params.productId, available, warehouse: 'internal-field-not-exposed' }),
+    }),
+  ];
+}
+
+/** A plain HTTP server that counts requests and answers `status` (a failing upstream). */
+export async function startCountingServer(status: number): Promise<{ url: string; count(): number; close(): Promise<void> }> {
+  let count = 0;
+  const server = http.createServer((req, res) => {
+    count++;
+    req.resume();
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'boom', message: 'failing on purpose' } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    count: () => count,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function closedPortUrl(): Promise<string> {
+  const server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return `http://127.0.0.1:${port}`;
+}
+
+export interface GatewayInstance {
+  gateway: Gateway;
+  url: string;
+  redis: Redis;
+  telemetry: ReturnType<typeof testTelemetry>;
+  close(): Promise<void>;
+}
+
+/** A gateway on 127.0.0.1:0 with a fresh rate-limit prefix; env overrides the test defaults. */
+export async function startGateway(env: Record<string, string | undefined>, opts: { redisUrl?: string } = {}): Promise<GatewayInstance> {
+  const prefix = `${uniqueName('gw_rl')}:`;
+  const config = loadGatewayConfig({
+    PORT: '0',
+    INTERNAL_AUTH_SECRET: INTERNAL_SECRET,
+    JWT_SECRET,
+    RATE_LIMIT_KEY_PREFIX: prefix,
+    RATE_LIMIT_IP_CAPACITY: '10000',
+    RATE_LIMIT_USER_CAPACITY: '10000',
+    BODY_LIMIT: '8kb',
+    UPSTREAM_RETRIES: '1',
+    ...env,
+  });
+  const redis = new Redis(opts.redisUrl ?? infra.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 500, enableOfflineQueue: false, lazyConnect: true });
+  redis.on('error', () => undefined);
+  await redis.connect().catch(() => undefined); // a dead Redis is part of some tests
+  const telemetry = testTelemetry('gateway');
+  const gateway = createGateway({ config, telemetry, redis });
+  const running = await runService({ app: gateway.app, telemetry, port: 0, host: '127.0.0.1' });
+  return {
+    gateway,
+    url: running.url,
+    redis,
+    telemetry,
+    async close() {
+      await running.close();
+      await gateway.close();
+      if (redis.status === 'ready') {
+        const keys = await redis.keys(`${prefix}*`);
+        if (keys.length) await redis.del(...keys);
+      }
+      redis.disconnect();
+    },
+  };
+}
+
+export interface Res {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+}
+
+export async function call(base: string, method: string, path: string, opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<Res> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.rawBody !== undefined || opts.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = opts.rawBody ?? JSON.stringify(opts.body);
+  }
+  const res = await fetch(`${base}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
