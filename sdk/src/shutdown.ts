@@ -7,8 +7,8 @@ export interface ShutdownPlan {
   /** Total budget for the whole sequence. */
   timeoutMs: number;
   logger: Logger;
-  /** Runs last, with a reserved slice of the budget: flush spans, logs, metrics. */
-  flush: () => Promise<void>;
+  /** Run last, in order, with a reserved slice of the budget: flush spans, metrics, then logs. Each runs even if an earlier one failed. */
+  flush: { name: string; fn: () => Promise<void> | void }[];
 }
 
 export interface ShutdownResult {
@@ -87,7 +87,7 @@ export class Shutdown {
     await step('close servers', () => Promise.all(this.#servers.map(closeServer)).then(() => undefined), drainUntil);
     for (const hook of this.#hooks) await step(hook.name, hook.fn, drainUntil);
     if (failed.length === 0) logger.info('drained; flushing telemetry');
-    await step('flush telemetry', this.plan.flush, deadline);
+    for (const f of this.plan.flush) await step(f.name, f.fn, deadline);
     return { clean: failed.length === 0, failed };
   }
 

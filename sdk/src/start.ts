@@ -69,10 +69,11 @@ async function create(config: Config): Promise<Telemetry> {
   const shutdown = new Shutdown({
     timeoutMs: config.shutdownTimeoutMs,
     logger,
-    flush: async () => {
-      await tracing.shutdown();
-      await closeLogger(logger);
-    },
+    // logs last, so failures of the earlier steps still reach Loki
+    flush: [
+      { name: 'flush spans', fn: () => tracing.shutdown() },
+      { name: 'flush logs', fn: () => closeLogger(logger) },
+    ],
   });
   if (config.handleSignals) shutdown.installSignalHandlers();
   const checks: ReadinessChecks = new Checks();

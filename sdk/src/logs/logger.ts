@@ -43,21 +43,17 @@ const closers = new WeakMap<Logger, () => Promise<void>>();
 
 function lokiStream(opts: LoggerOptions, lokiUrl: string): DestinationStream & NodeJS.EventEmitter {
   return pino.transport({
-    pipeline: [
-      { target: fileURLToPath(new URL('./loki-meta.mjs', import.meta.url)) },
-      {
-        target: 'pino-loki',
-        options: {
-          host: lokiUrl,
-          // only bounded labels: never put ids or user data here (each value is a new Loki stream)
-          labels: { service: opts.service, env: opts.env ?? 'development' },
-          levelMap: LOKI_LEVELS,
-          structuredMetaKey: 'meta',
-          batching: { interval: opts.lokiBatchIntervalSeconds ?? 2, maxBufferSize: opts.lokiMaxBufferSize ?? 10_000 },
-          timeout: 10_000,
-        },
-      },
-    ],
+    target: fileURLToPath(new URL('./loki-target.mjs', import.meta.url)),
+    options: {
+      host: lokiUrl,
+      // only bounded labels: never put ids or user data here (each value is a new Loki stream)
+      labels: { service: opts.service, env: opts.env ?? 'development' },
+      levelMap: LOKI_LEVELS,
+      structuredMetaKey: 'meta',
+      batching: { interval: opts.lokiBatchIntervalSeconds ?? 2, maxBufferSize: opts.lokiMaxBufferSize ?? 10_000 },
+      // below thread-stream's 10 s limit on end(), so a dead Loki costs one logged error, not a crash
+      timeout: 5_000,
+    },
   }) as DestinationStream & NodeJS.EventEmitter;
 }
 
@@ -83,7 +79,8 @@ export function createLogger(opts: LoggerOptions): Logger {
   closers.set(logger, async () => {
     if (!loki) return;
     const closed = once(loki, 'close');
-    // ending the transport makes pino-loki push what it still buffers before the worker exits
+    // ending the transport makes pino-loki push what it still buffers before the worker exits.
+    // NB thread-stream's end() blocks this thread until the worker is done (at most ~5 s here).
     (loki as unknown as NodeJS.WritableStream).end();
     await closed;
   });

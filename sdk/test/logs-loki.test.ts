@@ -1,0 +1,58 @@
+// LOKI_URL set: lines go to stdout and, through pino-loki in a worker thread, to Loki. The Loki push
+// API is played by an HTTP server in this process (the app runs in a child, as a service would).
+import test from 'ava';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startOtlpReceiver, waitFor } from '@lantern/testkit';
+import { runFixture } from './fixtures/spawn.js';
+
+interface LokiPush {
+  streams: { stream: Record<string, string>; values: [string, string, Record<string, string>?][] }[];
+}
+
+test('Loki gets labels service/level/env only, trace ids as structured metadata; flushed by shutdown', async (t) => {
+  const pushes: LokiPush[] = [];
+  const loki = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/loki/api/v1/push') pushes.push(JSON.parse(body) as LokiPush);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => loki.listen(0, '127.0.0.1', r));
+  t.teardown(() => loki.close());
+  const receiver = await startOtlpReceiver();
+  t.teardown(() => receiver.close());
+
+  const app = runFixture('./loki-app.ts', {
+    OTEL_SERVICE_NAME: 'sdk-loki-test',
+    DEPLOYMENT_ENVIRONMENT: 'test',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    LOKI_URL: `http://127.0.0.1:${(loki.address() as AddressInfo).port}`,
+  });
+  t.teardown(() => app.kill());
+  const ids = await app.message<{ traceId: string; spanId: string }>((m) => m.type === 'ready', 'fixture ready');
+  app.child.kill('SIGTERM');
+  t.is((await app.exited).code, 0, app.stderr());
+
+  const entries = await waitFor(
+    () => {
+      const all = pushes.flatMap((p) => p.streams).filter((s) => s.values.some(([, line]) => line.includes('to loki')));
+      return all.length > 0 ? all : undefined;
+    },
+    { what: `the line at Loki (got ${JSON.stringify(pushes)}; stderr ${app.stderr()})`, timeoutMs: 20_000 },
+  );
+  const [entry] = entries;
+  t.deepEqual(entry?.stream, { level: 'warning', service: 'sdk-loki-test', env: 'test' });
+  const [, line, meta] = entry?.values.find(([, l]) => l.includes('to loki')) ?? [];
+  t.deepEqual(meta, { trace_id: ids.traceId, span_id: ids.spanId });
+  const parsed = JSON.parse(line ?? '{}') as Record<string, unknown>;
+  t.is(parsed.password, '[REDACTED]');
+  t.is(parsed.orderId, 'o-7');
+  t.false(JSON.stringify(pushes).includes('hunter2'));
+
+  const stdoutLine = app.logs().find((l) => l.msg === 'to loki');
+  t.is(stdoutLine?.trace_id, ids.traceId, 'stdout keeps the ids as plain fields');
+  t.is(stdoutLine?.password, '[REDACTED]');
+});
