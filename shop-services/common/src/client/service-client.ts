@@ -138,7 +138,13 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
   const breaker: CircuitBreaker | undefined =
     opts.breaker === false
       ? undefined
-      : createCircuitBreaker({ name: `http:${name}`, failureThreshold: opts.breaker?.failureThreshold ?? 5, halfOpenAfterMs: opts.breaker?.halfOpenAfterMs ?? 10_000 });
+      : createCircuitBreaker({
+          name: `http:${name}`,
+          failureThreshold: opts.breaker?.failureThreshold ?? 5,
+          halfOpenAfterMs: opts.breaker?.halfOpenAfterMs ?? 10_000,
+          // only 5xx, timeouts and connection failures are thrown inside the breaker; 4xx are values
+          isFailure: () => true,
+        });
 
   async function attempt(method: ClientMethod, url: URL, ro: RequestOptions<z.ZodType | undefined>): Promise<RawResponse> {
     const headers: Record<string, string> = {
