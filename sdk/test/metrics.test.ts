@@ -147,7 +147,9 @@ test('cache hits and misses are counted per cache and level', async (t) => {
   cacheMetrics.hit('catalog', 'l1');
   cacheMetrics.miss('catalog', 'l1');
   cacheMetrics.hit('catalog', 'l2');
+  cacheMetrics.record('catalog', 'l2', 'negative_hit');
   const { body } = await renderMetrics(undefined);
+  t.is(sample(body, 'cache_requests_total', { cache: 'catalog', level: 'l2', result: 'negative_hit' }), 1);
   t.is(sample(body, 'cache_requests_total', { cache: 'catalog', level: 'l1', result: 'hit' }), 2);
   t.is(sample(body, 'cache_requests_total', { cache: 'catalog', level: 'l1', result: 'miss' }), 1);
   t.is(sample(body, 'cache_requests_total', { cache: 'catalog', level: 'l2', result: 'hit' }), 1);

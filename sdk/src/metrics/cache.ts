@@ -3,7 +3,8 @@ import { cardinalityGuard } from './cardinality.js';
 import { defaultRegistry, getOrCreateCounter } from './registry.js';
 
 export const CACHE_REQUESTS = 'cache_requests_total';
-export type CacheResult = 'hit' | 'miss';
+/** hit; negative_hit: a cached "does not exist"; miss; error: the level failed (callers treat it as a miss). */
+export type CacheResult = 'hit' | 'miss' | 'negative_hit' | 'error';
 type CacheLabel = 'cache' | 'level' | 'result';
 
 function count(cache: string, level: string, result: CacheResult, registry: Registry): void {
@@ -23,5 +24,8 @@ export const cacheMetrics = {
   },
   miss(cache: string, level: string, registry: Registry = defaultRegistry()): void {
     count(cache, level, 'miss', registry);
+  },
+  record(cache: string, level: string, result: CacheResult, registry: Registry = defaultRegistry()): void {
+    count(cache, level, result, registry);
   },
 };
