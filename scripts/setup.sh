@@ -9,8 +9,15 @@ major=$(node -p 'process.versions.node.split(".")[0]')
 stamp=node_modules/.lantern-lock-stamp
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -f $stamp || "$(cat $stamp)" != "$want" ]]; then
-  echo "setup: installing npm dependencies (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm ci on a fresh clone (exactly the lock file); npm install when node_modules exists, because
+  # npm ci deletes node_modules first, which would break anything running from this checkout
+  if [[ -d node_modules ]]; then
+    echo "setup: updating npm dependencies (npm install)" >&2
+    npm install --no-audit --no-fund --loglevel=error
+  else
+    echo "setup: installing npm dependencies (npm ci)" >&2
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
   echo "$want" >$stamp
 fi
 
