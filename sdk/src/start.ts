@@ -4,6 +4,7 @@ import { register } from 'node:module';
 import type { Middleware } from 'koa';
 import { resolveConfig, type Config, type StartOptions } from './config.js';
 import { StartError } from './errors.js';
+import type * as KoaIndex from './koa/index.js';
 import type { ReadinessChecks } from './koa/readiness.js';
 import { koaTracing } from './koa/tracing.js';
 import { closeLogger, createLogger, type Logger } from './logs/logger.js';
@@ -53,11 +54,17 @@ function ensureEsmHook(): void {
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 }
 
-async function create(config: Config): Promise<Telemetry> {
+type KoaModule = typeof KoaIndex;
+
+/** Synchronous part of start-up: after it, getTelemetry() works (the CJS preload cannot await). */
+function create(config: Config): { telemetry: Telemetry; ready: Promise<void> } {
   ensureEsmHook();
   const tracing = startTracing(config);
   // loaded after the instrumentations are registered: it pulls in node:http and prom-client
-  const { koaObservability, ReadinessChecks: Checks, DependencyDownError } = await import('./koa/index.js');
+  let koaModule: KoaModule | undefined;
+  const ready = import('./koa/index.js').then((m) => {
+    koaModule = m;
+  });
   const logger = createLogger({
     service: config.serviceName,
     env: config.environment,
@@ -76,17 +83,27 @@ async function create(config: Config): Promise<Telemetry> {
     ],
   });
   if (config.handleSignals) shutdown.installSignalHandlers();
-  const checks: ReadinessChecks = new Checks();
-  checks.add('shutdown', async () => {
-    if (shutdown.started) throw new DependencyDownError('shutting down');
+  let checks: ReadinessChecks | undefined;
+  const pendingChecks: [string, () => Promise<unknown>][] = [];
+  void ready.then(() => {
+    if (!koaModule) return;
+    const { ReadinessChecks: Checks, DependencyDownError } = koaModule;
+    checks = new Checks(pendingChecks);
+    checks.add('shutdown', async () => {
+      if (shutdown.started) throw new DependencyDownError('shutting down');
+    });
+  }, () => {
+    // the same failure rejects start()'s promise; nothing to add here
   });
   let middleware: Middleware | undefined;
 
-  return {
+  const telemetry: Telemetry = {
     serviceName: config.serviceName,
     logger,
     tracer: trace.getTracer(config.serviceName, config.serviceVersion),
     koa() {
+      if (!koaModule || !checks) throw new StartError('telemetry.koa() called before start() finished: await start() first');
+      const { koaObservability } = koaModule;
       // built once: the observability middleware registers metrics and runtime collectors
       middleware ??= compose(
         // httpServerSpans 'instrumentation': instrumentation-http/-koa already make the server span
@@ -98,10 +115,13 @@ async function create(config: Config): Promise<Telemetry> {
     onShutdown: (name, fn) => shutdown.onShutdown(name, fn),
     addServer: (server) => shutdown.addServer(server),
     addReadinessCheck(name, fn) {
-      checks.add(name, async () => fn());
+      const check = async () => fn();
+      if (checks) checks.add(name, check);
+      else pendingChecks.push([name, check]);
     },
     shutdown: () => shutdown.run('shutdown()'),
   };
+  return { telemetry, ready };
 }
 
 /** Tracing outermost, so the observability middleware sees the server span as active. */
@@ -120,14 +140,15 @@ function compose(outer: Middleware | undefined, inner: Middleware): Middleware {
  * dynamically afterwards.
  */
 export function start(options: StartOptions = {}): Promise<Telemetry> {
-  current ??= (async () => {
-    const telemetry = await create(resolveConfig(options));
-    started = telemetry;
-    return telemetry;
-  })().catch((err: unknown) => {
-    current = undefined;
-    throw err;
-  });
+  if (current) return current;
+  let created: ReturnType<typeof create>;
+  try {
+    created = create(resolveConfig(options));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  started = created.telemetry;
+  current = created.ready.then(() => created.telemetry);
   return current;
 }
 
