@@ -1,10 +1,75 @@
 #!/usr/bin/env bash
-# The demo: installs dependencies, starts the local infrastructure and shows its state.
-# (The shop services join the demo as they land; see README "Demo".)
+# npm run demo          install, start the infrastructure and the shop, run a customer journey through the
+#                       gateway, and show where its telemetry went. Services keep running afterwards.
+# npm run demo -- down  stop the shop services (the infrastructure stays: npm run infra -- down)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+export LANTERN_HOME="${LANTERN_HOME:-$HOME/.lantern}"
+RUN="$LANTERN_HOME/run"; LOGS="$LANTERN_HOME/logs"; TARGETS="$LANTERN_HOME/prometheus/targets"
+mkdir -p "$RUN" "$LOGS" "$TARGETS"
+# name:port, in start order (the gateway last: it needs the others)
+SERVICES=(user:8081 product:8082 recommendation:8087 gateway:8080)
+
+stop_services() {
+  for entry in "${SERVICES[@]}"; do
+    local name=${entry%%:*} f="$RUN/shop-${entry%%:*}.pid"
+    rm -f "$TARGETS/shop-$name.json"
+    [[ -f $f ]] || continue
+    local pid; pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"   # the SDK drains requests and flushes telemetry on SIGTERM
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -KILL "$pid" 2>/dev/null || true
+      echo "demo: $name stopped"
+    fi
+    rm -f "$f"
+  done
+}
+
+if [[ "${1:-}" == down ]]; then stop_services; exit 0; fi
+
 bash scripts/setup.sh
 bash infra/infra.sh up
-echo
-echo "Infrastructure is up. Prometheus: http://127.0.0.1:9090  Kafka: 127.0.0.1:9092"
-echo "Stop it with: npm run infra -- down"
+
+# Per-machine secrets, made once and never printed or committed.
+SECRETS="$LANTERN_HOME/secrets.env"
+if [[ ! -f $SECRETS ]]; then
+  umask 077
+  printf 'JWT_SECRET=%s\nINTERNAL_AUTH_SECRET=%s\n' "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" >"$SECRETS"
+fi
+set -a; . "$SECRETS"; set +a
+
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
+export DEPLOYMENT_ENVIRONMENT=demo KAFKAJS_NO_PARTITIONER_WARNING=1
+# No trace backend runs without Docker yet: spans still correlate logs and exemplars, but are not exported.
+export OTEL_TRACES_EXPORTER="${OTEL_TRACES_EXPORTER:-none}"
+export USER_SERVICE_URL=http://127.0.0.1:8081 PRODUCT_SERVICE_URL=http://127.0.0.1:8082 RECOMMENDATION_SERVICE_URL=http://127.0.0.1:8087
+export SEED_ON_START=true
+
+stop_services   # a re-run restarts the shop with the current code
+for entry in "${SERVICES[@]}"; do
+  name=${entry%%:*}; port=${entry##*:}
+  # exec: the pid written is the service's own, and no shell keeps this script's stdout open
+  ( cd "shop-services/$name" && OTEL_SERVICE_NAME=$name PORT=$port \
+      exec node --import tsx --import @lantern/sdk/register src/main.ts ) >"$LOGS/shop-$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/shop-$name.pid"
+  printf '[{"targets":["127.0.0.1:%s"],"labels":{"service":"%s"}}]' "$port" "$name" >"$TARGETS/shop-$name.json"
+  echo "demo: starting $name on :$port (log $LOGS/shop-$name.log)"
+  for _ in $(seq 1 240); do
+    curl -fsS -m 2 "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    kill -0 "$(cat "$RUN/shop-$name.pid")" 2>/dev/null || { tail -30 "$LOGS/shop-$name.log" >&2; echo "demo: $name exited; see $LOGS/shop-$name.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  curl -fsS -m 2 "http://127.0.0.1:$port/readyz" >/dev/null || { echo "demo: $name not ready; see $LOGS/shop-$name.log" >&2; exit 1; }
+done
+
+node --import tsx scripts/demo-journey.ts
+cat <<EOM
+
+The shop is running: gateway http://127.0.0.1:8080 (OpenAPI at /api/docs), Prometheus http://127.0.0.1:9090.
+Logs (JSON, with trace_id on every line): $LOGS/shop-*.log
+Stop the shop: npm run demo -- down     Stop the infrastructure: npm run infra -- down
+EOM

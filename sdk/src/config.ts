@@ -22,6 +22,8 @@ export interface StartOptions {
   environment?: string;
   /** Full traces URL. OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + "/v1/traces". */
   tracesEndpoint?: string;
+  /** OTEL_TRACES_EXPORTER: "otlp" (default) or "none" (spans are still created for log correlation and exemplars, but not exported). */
+  tracesExporter?: 'otlp' | 'none';
   /** OTEL_EXPORTER_OTLP_TRACES_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL; default http/protobuf. */
   otlpProtocol?: OtlpProtocol;
   /** OTEL_TRACES_SAMPLER; default parentbased_traceidratio. */
@@ -49,6 +51,7 @@ export interface Config {
   serviceVersion: string;
   environment: string;
   tracesEndpoint: string;
+  tracesExporter: 'otlp' | 'none';
   otlpProtocol: OtlpProtocol;
   sampler: SamplerName;
   samplerArg: number;
@@ -132,6 +135,9 @@ export function resolveConfig(options: StartOptions = {}, env: Env = process.env
     tracesEndpoint = `${base.replace(/\/+$/, '')}/v1/traces`;
   }
 
+  const exp = pick('tracesExporter', options.tracesExporter, env, ['OTEL_TRACES_EXPORTER']);
+  const tracesExporter = check(exp.key, z.enum(['otlp', 'none']), exp.raw ?? 'otlp', 'must be "otlp" or "none"');
+
   const proto = pick('otlpProtocol', options.otlpProtocol, env, ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']);
   const otlpProtocol = check(proto.key, z.enum(['http/protobuf', 'http/json']), proto.raw ?? 'http/protobuf', 'must be "http/protobuf" or "http/json" (grpc is not supported)');
 
@@ -161,6 +167,7 @@ export function resolveConfig(options: StartOptions = {}, env: Env = process.env
     serviceVersion,
     environment,
     tracesEndpoint,
+    tracesExporter,
     otlpProtocol,
     sampler,
     samplerArg,

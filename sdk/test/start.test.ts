@@ -51,6 +51,11 @@ test('explicit options win; traces endpoint and DEPLOYMENT_ENVIRONMENT take prec
   t.is(c.otlpProtocol, 'http/json');
 });
 
+test('OTEL_TRACES_EXPORTER defaults to otlp and accepts none', (t) => {
+  t.is(resolveConfig({}, {}).tracesExporter, 'otlp');
+  t.is(resolveConfig({}, { OTEL_TRACES_EXPORTER: 'none' }).tracesExporter, 'none');
+});
+
 const bad: [Record<string, string>, string][] = [
   [{ OTEL_TRACES_SAMPLER_ARG: 'abc' }, 'OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1, got "abc"'],
   [{ OTEL_TRACES_SAMPLER_ARG: '1.5' }, 'OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1, got "1.5"'],
@@ -59,6 +64,7 @@ const bad: [Record<string, string>, string][] = [
   [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL must be "http/protobuf" or "http/json"'],
   [{ LOKI_URL: 'not a url' }, 'LOKI_URL must be an http(s) URL'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
+  [{ OTEL_TRACES_EXPORTER: 'jaeger' }, 'OTEL_TRACES_EXPORTER must be "otlp" or "none"'],
   [{ OTEL_RESOURCE_ATTRIBUTES: 'novalue,=x' }, 'OTEL_RESOURCE_ATTRIBUTES must be comma-separated key=value pairs'],
   [{ LANTERN_SHUTDOWN_TIMEOUT_MS: '-5' }, 'LANTERN_SHUTDOWN_TIMEOUT_MS must be a positive whole number'],
 ];

@@ -23,7 +23,7 @@ export function startTracing(config: Config): TracingHandle {
     // envDetector is left out on purpose: config.ts already parsed OTEL_RESOURCE_ATTRIBUTES with validation
     resourceDetectors: [hostDetector, processDetector],
     sampler: createSampler(config.sampler, config.samplerArg),
-    spanProcessors: [new BatchSpanProcessor(createSpanExporter(config.tracesEndpoint, config.otlpProtocol))],
+    spanProcessors: config.tracesExporter === 'none' ? [] : [new BatchSpanProcessor(createSpanExporter(config.tracesEndpoint, config.otlpProtocol))],
     instrumentations: createInstrumentations(config),
     metricReaders: [],
     logRecordProcessors: [],

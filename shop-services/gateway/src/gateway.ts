@@ -16,7 +16,7 @@ import { authenticate } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { productDetailsRoute } from './details.js';
 import { buildOpenApi31, type DocumentedRoute } from './openapi.js';
-import { pathGuard, proxy } from './proxy.js';
+import { pathGuard, proxy, routeTemplate } from './proxy.js';
 import { rateLimit } from './rate-limit.js';
 import { MOUNTS, isPublic, pathPattern, proxyTarget } from './routing.js';
 import { cachingSigner, cachingVerifier } from './token-cache.js';
@@ -86,7 +86,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const owned = routes.map((r) => pathPattern(r.path));
 
   const known = (path: string) => owned.some((p) => p.test(path)) || proxyTarget(path) !== undefined;
-  const middleware: Koa.Middleware[] = [pathGuard(), authenticate(verifier, known)];
+  const middleware: Koa.Middleware[] = [routeTemplate(), pathGuard(), authenticate(verifier, known)];
   if (config.RATE_LIMIT_ENABLED) middleware.push(rateLimit(redis, config, telemetry.logger));
   middleware.push(proxy(upstreams, owned));
 

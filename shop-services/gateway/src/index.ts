@@ -3,6 +3,6 @@ export { createGateway, GATEWAY_SERVICE_NAME, type Gateway, type GatewayDeps } f
 export { gatewayConfigSchema, loadGatewayConfig, type GatewayConfig } from './config.js';
 export { productDetailsSchema, stockSchema, detailsRecommendationsSchema, type ProductDetails } from './details.js';
 export { UPSTREAMS, Upstreams, type UpstreamName } from './upstreams.js';
-export { MOUNTS, proxyTarget, isPublic, type ProxyTarget } from './routing.js';
+export { MOUNTS, proxyTarget, proxyRouteTemplate, isPublic, type ProxyTarget } from './routing.js';
 export { cachingSigner, cachingVerifier } from './token-cache.js';
 export { buildOpenApi31, type DocumentedRoute } from './openapi.js';

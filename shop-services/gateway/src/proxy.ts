@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import { AppError, BadRequestError, type AuthUser, type ClientMethod } from '@lantern/shop-common';
-import { hasDotSegment, proxyTarget } from './routing.js';
+import { hasDotSegment, proxyRouteTemplate, proxyTarget } from './routing.js';
 import type { Upstreams } from './upstreams.js';
 
 const METHODS = new Set<string>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -8,6 +8,18 @@ const WITH_BODY = new Set<string>(['POST', 'PUT', 'PATCH']);
 /** Upstream response headers worth passing to the client; hop-by-hop and internal ones stay behind. */
 const PASS_HEADERS = ['location', 'etag', 'last-modified', 'cache-control', 'retry-after', 'content-language'];
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Names proxied requests by route template (as @koa/router does for its own routes), first in the
+ * chain so that rejected requests (401, 429) are labelled too. Routes the router serves set their own.
+ */
+export function routeTemplate(): Koa.Middleware {
+  return async function nameRoute(ctx, next) {
+    const template = proxyRouteTemplate(ctx.path);
+    if (template !== undefined) (ctx as Koa.Context & { _matchedRoute?: string })._matchedRoute = template;
+    return next();
+  };
+}
 
 /** Refuses paths whose meaning would change on the way upstream (dot segments). */
 export function pathGuard(): Koa.Middleware {

@@ -1,0 +1,44 @@
+// A customer journey through the gateway, then what Prometheus saw of it.
+const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
+const prometheus = process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
+
+async function call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; traceId: string | null; json: unknown }> {
+  const res = await fetch(`${gateway}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const json = text ? (JSON.parse(text) as unknown) : null;
+  console.log(`${method.padEnd(4)} ${path.padEnd(48)} → ${res.status}  trace ${res.headers.get('x-trace-id') ?? '-'}`);
+  return { status: res.status, traceId: res.headers.get('x-trace-id'), json };
+}
+
+const email = `demo-${Date.now()}@example.com`;
+const password = 'correct horse battery staple';
+await call('POST', '/api/users/register', { email, password, name: 'Demo Customer' });
+const login = await call('POST', '/api/users/login', { email, password });
+const token = (login.json as { accessToken?: string } | null)?.accessToken;
+const list = await call('GET', '/api/products?limit=5&sort=rating');
+const products = ((list.json as { items?: { id: string; name: string }[] } | null)?.items ?? []);
+for (const p of products.slice(0, 3)) {
+  await call('GET', `/api/products/${p.id}`);
+  await call('GET', `/api/products/${p.id}/details`, undefined, token);
+}
+await call('GET', '/api/products/search?q=wireless');
+if (token) {
+  await call('GET', '/api/users/me', undefined, token);
+  await call('GET', `/api/recommendations?limit=3${products[0] ? `&productId=${products[0].id}` : ''}`, undefined, token);
+}
+await call('GET', '/api/products/not-a-uuid');
+await call('GET', '/api/orders', undefined, token);
+
+// Give Prometheus two scrapes, then show the RED view of what just happened.
+await new Promise((r) => setTimeout(r, 2500));
+const q = 'sum by (service, route, status_code) (http_server_request_duration_seconds_count{job="lantern"})';
+const res = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(q)}`);
+const body = (await res.json()) as { data?: { result?: { metric: Record<string, string>; value: [number, string] }[] } };
+console.log('\nRequests seen by Prometheus (service, route, status → count):');
+for (const r of (body.data?.result ?? []).sort((a, b) => (a.metric.service ?? '').localeCompare(b.metric.service ?? ''))) {
+  console.log(`  ${(r.metric.service ?? '').padEnd(15)} ${(r.metric.route ?? '').padEnd(34)} ${r.metric.status_code}  ${r.value[1]}`);
+}
