@@ -94,3 +94,14 @@ test('the preload refuses to start with a bad env value, naming the variable', a
   t.regex(app.stderr(), /OTEL_TRACES_SAMPLER_ARG must be a number between 0 and 1, got "abc"/);
   t.false(app.logs().some((l) => l.service === 'bad-env'), 'the app never ran');
 });
+
+test('with OTEL_TRACES_EXPORTER=none spans still record and log lines still carry their trace id', async (t) => {
+  const app = runFixture('./exporter-none-app.ts', { OTEL_TRACES_EXPORTER: 'none', OTEL_SERVICE_NAME: 'no-export' });
+  t.teardown(() => app.kill());
+  const msg = await app.message<{ traceId: string; recording: boolean }>((m) => m.type === 'span', 'span message');
+  t.true(msg.recording);
+  t.regex(msg.traceId, /^(?!0{32})[0-9a-f]{32}$/);
+  await app.exited;
+  const line = app.logs().find((l) => l.msg === 'inside the span');
+  t.is(line?.trace_id, msg.traceId);
+});

@@ -1,11 +1,23 @@
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { hostDetector, processDetector } from '@opentelemetry/resources';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Config } from '../config.js';
 import { createSpanExporter } from './exporter.js';
 import { createInstrumentations } from './instrumentations.js';
 import { createResource } from './resource.js';
 import { createSampler } from './sampler.js';
+
+/**
+ * For OTEL_TRACES_EXPORTER=none. NodeSDK registers no tracer provider at all when it gets no span
+ * processor, which would leave logs without trace ids and histograms without exemplars; this keeps
+ * real (sampled, recording) spans that are simply not exported.
+ */
+const discardSpans: SpanProcessor = {
+  onStart: () => undefined,
+  onEnd: () => undefined,
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+};
 
 export interface TracingHandle {
   /** Exports every finished span still buffered, then stops the exporter. Idempotent. */
@@ -23,7 +35,7 @@ export function startTracing(config: Config): TracingHandle {
     // envDetector is left out on purpose: config.ts already parsed OTEL_RESOURCE_ATTRIBUTES with validation
     resourceDetectors: [hostDetector, processDetector],
     sampler: createSampler(config.sampler, config.samplerArg),
-    spanProcessors: config.tracesExporter === 'none' ? [] : [new BatchSpanProcessor(createSpanExporter(config.tracesEndpoint, config.otlpProtocol))],
+    spanProcessors: config.tracesExporter === 'none' ? [discardSpans] : [new BatchSpanProcessor(createSpanExporter(config.tracesEndpoint, config.otlpProtocol))],
     instrumentations: createInstrumentations(config),
     metricReaders: [],
     logRecordProcessors: [],

@@ -75,18 +75,23 @@ export function pathPattern(koaPath: string): RegExp {
 }
 
 const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9_-]{20,})$/i;
-const WORD_SEGMENT = /^[a-z][a-z-]{0,30}$/;
+/** Fixed path words of the shop's APIs; any other segment is a parameter. */
+const KNOWN_WORDS = new Set([
+  'register', 'login', 'refresh', 'logout', 'me', 'password', 'addresses', 'search', 'details', 'reviews',
+  'bought-together', 'views', 'experiments', 'assignment', 'conversions', 'stock', 'reservations', 'items',
+  'cancel', 'confirm', 'pay', 'refund', 'refunds', 'status', 'read',
+]);
 
 /**
  * The route template of a proxied path, e.g. `/api/products/:id/details`, for span names and the
  * `route` label of RED metrics. Proxied paths match no router route, so without this every gateway
- * request would be "unmatched". Ids become `:id`; short lower-case words (search, me, details) stay;
+ * request would be "unmatched". Ids become `:id`; the APIs' fixed words (search, me, details) stay;
  * anything else becomes `:param`, so a client cannot mint new label values.
  */
 export function proxyRouteTemplate(path: string): string | undefined {
   const mount = MOUNTS.find((m) => path === m.prefix || path.startsWith(`${m.prefix}/`));
   if (!mount) return undefined;
   const rest = path.slice(mount.prefix.length).split('/').filter(Boolean).slice(0, 6);
-  const segments = rest.map((s) => (ID_SEGMENT.test(s) ? ':id' : WORD_SEGMENT.test(s) ? s : ':param'));
+  const segments = rest.map((s) => (ID_SEGMENT.test(s) ? ':id' : KNOWN_WORDS.has(s) ? s : ':param'));
   return [mount.prefix, ...segments].join('/');
 }
