@@ -1,4 +1,4 @@
-import { trace, type Tracer } from '@opentelemetry/api';
+import { diag, DiagLogLevel, trace, type Tracer } from '@opentelemetry/api';
 import type { Server } from 'node:http';
 import { register } from 'node:module';
 import type { Middleware } from 'koa';
@@ -56,6 +56,20 @@ function ensureEsmHook(): void {
 
 type KoaModule = typeof KoaIndex;
 
+/**
+ * OpenTelemetry reports dropped spans (a full batch queue) and failed exports only through its
+ * diagnostic logger, which is silent by default. Route warnings and errors into the service's log,
+ * so a span that is lost is at least a log line someone can alert on.
+ */
+function routeOtelDiagnostics(logger: Telemetry['logger']): void {
+  const log = (level: 'warn' | 'error') => (message: string, ...args: unknown[]) =>
+    logger[level]({ component: 'opentelemetry', details: args.map((a) => (a instanceof Error ? a.message : a)) }, message);
+  diag.setLogger(
+    { error: log('error'), warn: log('warn'), info: () => undefined, debug: () => undefined, verbose: () => undefined },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
+}
+
 /** Synchronous part of start-up: after it, getTelemetry() works (the CJS preload cannot await). */
 function create(config: Config): { telemetry: Telemetry; ready: Promise<void> } {
   ensureEsmHook();
@@ -73,6 +87,7 @@ function create(config: Config): { telemetry: Telemetry; ready: Promise<void> } 
     redact: config.redact,
     lokiUrl: config.lokiUrl,
   });
+  routeOtelDiagnostics(logger);
   const shutdown = new Shutdown({
     timeoutMs: config.shutdownTimeoutMs,
     logger,

@@ -2,6 +2,7 @@ import test from 'ava';
 import { resolveConfig, parseResourceAttributes } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { runFixture } from './fixtures/spawn.js';
+import { startOtlpReceiver } from '@lantern/testkit';
 
 test('defaults come from the environment', (t) => {
   const c = resolveConfig(
@@ -104,4 +105,24 @@ test('with OTEL_TRACES_EXPORTER=none spans still record and log lines still carr
   await app.exited;
   const line = app.logs().find((l) => l.msg === 'inside the span');
   t.is(line?.trace_id, msg.traceId);
+});
+
+test('spans dropped by a full export queue are reported in the service log, not silently', async (t) => {
+  const receiver = await startOtlpReceiver();
+  const app = runFixture('./span-drop-app.ts', {
+    OTEL_SERVICE_NAME: 'span-drop',
+    OTEL_BSP_MAX_QUEUE_SIZE: '10',
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+  });
+  t.teardown(async () => {
+    app.kill();
+    await receiver.close();
+  });
+  await app.message((m) => m.type === 'done', 'done message');
+  app.child.kill('SIGTERM');
+  await app.exited;
+  const drop = app.logs().find((l) => l.component === 'opentelemetry' && /Dropped \d+ spans/.test(String(l.msg)));
+  t.truthy(drop, `no drop warning in ${JSON.stringify(app.logs().map((l) => l.msg))}`);
+  t.is(drop?.level, 'warn');
 });
