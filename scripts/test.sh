@@ -16,10 +16,10 @@ for ws in $(node -e 'for (const w of require("./package.json").workspaces) conso
     echo "== test $dir"
     out=$(mktemp)
     if (cd "$dir" && npx ava "$@" 2>&1 | tee "$out"); then :; else status=1; fi
-    # ava prints "N tests passed" / "N tests failed" (or "1 test ..."); tally them for one closing line
-    p=$(grep -Eo '[0-9]+ tests? passed' "$out" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
-    f=$(grep -Eo '[0-9]+ tests? failed' "$out" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
-    ((p == 0 && f == 0)) && ! grep -q 'passed' "$out" && status=1
+    # one ✔ or ✘ line per test in ava's default reporter; tallied for one closing line
+    p=$(grep -cE '^\s+✔' "$out" || true)
+    f=$(grep -cE '^\s+✘' "$out" || true)
+    ((p + f == 0)) && { echo "no test ran in $dir" >&2; status=1; }
     passed=$((passed + p)); failed=$((failed + f)); rm -f "$out"
   done
 done

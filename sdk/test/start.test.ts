@@ -102,6 +102,7 @@ test('with OTEL_TRACES_EXPORTER=none spans still record and log lines still carr
   const msg = await app.message<{ traceId: string; recording: boolean }>((m) => m.type === 'span', 'span message');
   t.true(msg.recording);
   t.regex(msg.traceId, /^(?!0{32})[0-9a-f]{32}$/);
+  app.child.kill('SIGTERM');
   await app.exited;
   const line = app.logs().find((l) => l.msg === 'inside the span');
   t.is(line?.trace_id, msg.traceId);
