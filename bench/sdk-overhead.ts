@@ -30,7 +30,7 @@ async function otlpSink(): Promise<{ server: Server; url: string; bytes: () => n
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bytes: () => bytes };
 }
 
-async function startApp(mode: Mode, otlpUrl: string): Promise<{ child: ChildProcess; port: number }> {
+async function startApp(mode: Mode, otlpUrl: string, extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
   const execArgv = ['--import', 'tsx', ...(mode === 'sdk' ? ['--import', '@lantern/sdk/register'] : [])];
   const child = fork(join(here, 'fixtures/koa-app.ts'), [], {
     execArgv,
@@ -43,6 +43,7 @@ async function startApp(mode: Mode, otlpUrl: string): Promise<{ child: ChildProc
       OTEL_TRACES_SAMPLER: 'always_on',
       LOG_LEVEL: 'info',
       LOKI_URL: '',
+      ...extraEnv,
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -66,8 +67,8 @@ async function load(url: string, seconds: number): Promise<autocannon.Result> {
   return autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1 });
 }
 
-async function measure(mode: Mode, path: string, otlpUrl: string): Promise<Run> {
-  const { child, port } = await startApp(mode, otlpUrl);
+async function measure(mode: Mode, path: string, otlpUrl: string, extraEnv: Record<string, string> = {}): Promise<Run> {
+  const { child, port } = await startApp(mode, otlpUrl, extraEnv);
   try {
     const url = `http://127.0.0.1:${port}${path}`;
     await load(url, 2); // warm-up: JIT, connection pools, span batches
@@ -95,6 +96,19 @@ for (let round = 0; round < ROUNDS; round++) {
       console.log(`round ${round + 1} ${key}: ${run.rps.toFixed(0)} rps, p99 ${run.p99} ms, ${run.cpuUsPerReq.toFixed(1)} µs CPU/req`);
     }
   }
+}
+
+// Where the cost goes: one SDK layer at a time on the trivial route (BENCH_LAYERS in the fixture).
+const breakdown: [string, Record<string, string>][] = [
+  ['tracing (sampled, exported)', { BENCH_LAYERS: 'tracing' }],
+  ['tracing (sampled, not exported)', { BENCH_LAYERS: 'tracing', OTEL_TRACES_EXPORTER: 'none' }],
+  ['tracing (not sampled)', { BENCH_LAYERS: 'tracing', OTEL_TRACES_SAMPLER: 'always_off' }],
+  ['access log + metrics only', { BENCH_LAYERS: 'observability' }],
+];
+for (const [label, env] of breakdown) {
+  const run = await measure('sdk', '/trivial', sink.url, env);
+  runs[`trivial/${label}`] = [run];
+  console.log(`breakdown ${label}: ${run.rps.toFixed(0)} rps, ${run.cpuUsPerReq.toFixed(1)} µs CPU/req`);
 }
 sink.server.close();
 
