@@ -46,7 +46,9 @@ test('GET is retried on 503 and succeeds; the token names caller, audience and u
   t.is(up.seen[0]?.url, '/products/p1?currency=EUR');
   const token = bearerToken(up.seen[2]?.headers.authorization);
   const v = await verifyInternalToken(token ?? '', { secret: SECRET, audience: 'catalog' });
-  t.deepEqual(v, { caller: { service: 'gateway' }, user: { id: 'u1', role: 'customer' } });
+  t.deepEqual({ caller: v.caller, user: v.user }, { caller: { service: 'gateway' }, user: { id: 'u1', role: 'customer' } });
+  // a short-lived token: it expires within the signer's 60 s
+  t.true(v.expiresAt > Date.now() && v.expiresAt <= Date.now() + 61_000);
 });
 
 test('POST is never retried on 503 unless it carries an Idempotency-Key', async (t) => {

@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { UnauthorizedError, ForbiddenError } from '../errors.js';
 import { roleSchema, type AuthUser, type Role, type ServiceCaller } from './types.js';
@@ -47,6 +48,8 @@ export function createInternalTokenSigner(opts: { service: string; secret: strin
 export interface VerifiedInternalToken {
   caller: ServiceCaller;
   user: AuthUser | undefined;
+  /** When the token stops being valid (exp), in epoch milliseconds. */
+  expiresAt: number;
 }
 
 export async function verifyInternalToken(token: string, opts: { secret: string | Uint8Array; audience: string }): Promise<VerifiedInternalToken> {
@@ -67,19 +70,30 @@ export async function verifyInternalToken(token: string, opts: { secret: string 
   if (!parsed.success) throw new UnauthorizedError('service token invalid', 'service_token_invalid');
   const c = parsed.data;
   const user = c.sub && c.role ? { id: c.sub, role: c.role, ...(c.email ? { email: c.email } : {}) } : undefined;
-  return { caller: { service: c.iss }, user };
+  const exp = (payload as { exp: number }).exp;
+  return { caller: { service: c.iss }, user, expiresAt: exp * 1000 };
 }
 
 /**
  * Refuses any request without a valid internal token (401) and puts the caller and the end user
  * it acts for on ctx.state. /healthz, /readyz and /metrics are answered by the SDK before this runs.
  */
-export function requireServiceAuth(opts: { secret: string; audience: string }): Koa.Middleware {
+export function requireServiceAuth(opts: { secret: string; audience: string; cacheSize?: number }): Koa.Middleware {
   const key = secretKey(opts.secret);
+  // Callers reuse a token for many requests (the gateway: per user, for half its life), and HMAC
+  // verification through WebCrypto is the largest fixed cost of a cached read. A token is immutable,
+  // so a successful verification stays true until the token expires: remember it until then (at most
+  // 30 s). Only successes are remembered; a bad token is verified, and refused, every time.
+  const verifiedTokens = new LRUCache<string, VerifiedInternalToken>({ max: opts.cacheSize ?? 10_000 });
   return async function serviceAuth(ctx, next) {
     const token = bearerToken(ctx.get('authorization') || undefined);
     if (!token) throw new UnauthorizedError('service token required', 'service_token_missing');
-    const verified = await verifyInternalToken(token, { secret: key, audience: opts.audience });
+    let verified = verifiedTokens.get(token);
+    if (verified === undefined || verified.expiresAt <= Date.now()) {
+      verified = await verifyInternalToken(token, { secret: key, audience: opts.audience });
+      const ttl = Math.min(verified.expiresAt - Date.now(), 30_000);
+      if (ttl > 0) verifiedTokens.set(token, verified, { ttl });
+    }
     ctx.state.caller = verified.caller;
     ctx.state.user = verified.user;
     await next();
