@@ -18,7 +18,7 @@ export { currentTraceId } from './trace.js';
 export { parse, issuesToDetails, type InputLocation } from './validation.js';
 export { errorMiddleware, normaliseBodyError } from './http/error-middleware.js';
 export { defineRoute, createRouter, routeMiddleware, type AnyRoute, type RouteSpec, type RouteInput, type RouteAuth, type HttpMethod } from './http/routes.js';
-export { buildOpenApi, type OpenApiInfo } from './http/openapi.js';
+export { buildOpenApi, type OpenApiInfo, type OpenApiVersion, type DocumentedRoute } from './http/openapi.js';
 export { createServiceApp, runService, type ServiceAppOptions, type RunServiceOptions, type RunningService } from './http/app.js';
 export type { ServiceTelemetry, Logger } from './telemetry.js';
 export { createDb, isUniqueViolation, type Db, type DbOptions, type Migration } from './db/db.js';

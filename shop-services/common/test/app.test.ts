@@ -163,3 +163,24 @@ test('buildOpenApi documents paths, params, bodies and public routes', (t) => {
   t.truthy(doc.paths['/api/items']?.post?.requestBody);
   t.deepEqual(doc.paths['/api/items']?.post?.security, []);
 });
+
+test('buildOpenApi 3.1: documented routes at other paths, 401 only where a token is needed, common responses', (t) => {
+  const [first] = routes;
+  if (!first) return t.fail('no routes');
+  const doc = buildOpenApi(
+    [
+      { route: first, path: '/gw/items/:id', public: false },
+      { route: first, path: '/gw/public/:id', public: true },
+    ],
+    { title: 'gw', version: '1', openapi: '3.1.0', unauthorized: 'token needed', commonResponses: { '429': 'slow down' } },
+  ) as { openapi: string; jsonSchemaDialect?: string; paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[] }>> };
+  t.is(doc.openapi, '3.1.0');
+  t.is(doc.jsonSchemaDialect, 'https://json-schema.org/draft/2020-12/schema');
+  const method = first.method.toLowerCase();
+  const guarded = doc.paths['/gw/items/{id}']?.[method];
+  const open = doc.paths['/gw/public/{id}']?.[method];
+  t.truthy(guarded?.responses['401']);
+  t.truthy(guarded?.responses['429']);
+  t.is(open?.responses['401'], undefined);
+  t.deepEqual(open?.security, []);
+});

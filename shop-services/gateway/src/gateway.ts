@@ -2,12 +2,14 @@ import type Koa from 'koa';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
+  buildOpenApi,
   createAccessTokenVerifier,
   createInternalTokenSigner,
   createServiceApp,
   defineRoute,
   type AccessTokenVerifier,
   type AnyRoute,
+  type DocumentedRoute,
   type InternalTokenSigner,
   type ServiceTelemetry,
 } from '@lantern/shop-common';
@@ -15,7 +17,6 @@ import { productRouteDocs } from '@lantern/shop-product';
 import { authenticate } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { productDetailsRoute } from './details.js';
-import { buildOpenApi31, type DocumentedRoute } from './openapi.js';
 import { pathGuard, proxy, routeTemplate } from './proxy.js';
 import { rateLimit } from './rate-limit.js';
 import { MOUNTS, isPublic, pathPattern, proxyTarget } from './routing.js';
@@ -59,7 +60,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   let doc: Record<string, unknown> | undefined;
   const openApi = () =>
-    (doc ??= buildOpenApi31(
+    (doc ??= buildOpenApi(
       [
         ...routes.map((r) => documented(r, r.path)),
         ...productRouteDocs.map((r) => documented(r, `/api${r.path}`)),
@@ -68,6 +69,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
         title: 'Lantern shop API',
         version: '1.0.0',
         description: `Single entry point of the shop. Proxied prefixes: ${MOUNTS.map((m) => `${m.prefix} → ${m.upstream}`).join(', ')}.`,
+        openapi: '3.1.0',
+        unauthorized: 'Missing, expired or invalid access token',
+        commonResponses: { '429': 'Rate limit exceeded; see Retry-After' },
       },
     ));
 

@@ -5,4 +5,3 @@ export { productDetailsSchema, stockSchema, detailsRecommendationsSchema, type P
 export { UPSTREAMS, Upstreams, type UpstreamName } from './upstreams.js';
 export { MOUNTS, proxyTarget, proxyRouteTemplate, isPublic, type ProxyTarget } from './routing.js';
 export { cachingSigner, cachingVerifier } from './token-cache.js';
-export { buildOpenApi31, type DocumentedRoute } from './openapi.js';
