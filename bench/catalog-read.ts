@@ -7,6 +7,7 @@
 // passing step is reported. Three product cache modes: L1+L2 (default, warm), L2 only (every read hits
 // Redis) and uncached (every read hits Postgres). Everything shares this machine's cores.
 import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -57,12 +58,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** BENCH_LOG_DIR=dir keeps each child's JSON log (dir/<service>.log) to explain errors; off by default. */
 function startChild(script: string, env: Record<string, string>): ChildProcess {
+  const logDir = process.env.BENCH_LOG_DIR;
   const child = fork(join(root, script), [], {
     execArgv: ['--import', 'tsx', '--import', '@lantern/sdk/register'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    stdio: ['ignore', logDir ? 'pipe' : 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, OTEL_TRACES_SAMPLER: 'always_on', LOG_LEVEL: 'info', LOKI_URL: '', NODE_ENV: 'production', ...env },
   });
+  if (logDir) child.stdout?.pipe(createWriteStream(join(logDir, `${env.OTEL_SERVICE_NAME ?? 'child'}.log`), { flags: 'a' }));
   child.once('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') console.error(`${script} exited with ${code ?? signal}`);
   });

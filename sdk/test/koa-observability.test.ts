@@ -44,6 +44,12 @@ async function startService(readiness?: ReadinessChecks) {
     throw new NotFoundError(`no product ${ctx.params.sku}`);
   });
   router.get('/throw404', (ctx) => ctx.throw(404, 'nothing here'));
+  // an error the app answered itself (no throw), explained through ctx.state.error
+  router.get('/handled-503', (ctx) => {
+    ctx.status = 503;
+    ctx.body = { error: { code: 'upstream_unavailable', message: 'product unavailable' } };
+    ctx.state.error = new Error('product unavailable (circuit open)');
+  });
   const app = new Koa();
   app.use(koaTracing());
   app.use(koaObservability({ logger, serviceName: 'sdk-test', readiness, readinessTimeoutMs: 1500 }));
@@ -120,6 +126,10 @@ test('access log: one line per request with route, status, duration and trace id
   const failed = access('/boom/1')[0] as LogLine;
   t.like(failed, { level: 'error', status: 500, msg: 'request failed' });
   t.regex(String((failed.err as { stack?: string }).stack), /duplicate key value/, 'the log keeps the stack for on-call');
+  await fetch(`${svc.url}/handled-503`);
+  const handled = access('/handled-503')[0] as LogLine;
+  t.like(handled, { level: 'error', status: 503 });
+  t.is((handled.err as { message?: string } | undefined)?.message, 'product unavailable (circuit open)', 'the cause of a handled 5xx reaches the log');
   const probe = access('/healthz');
   t.is(probe.length, 1);
   t.is(probe[0]?.level, 'debug');

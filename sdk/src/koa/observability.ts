@@ -150,6 +150,8 @@ export function koaObservability(opts: KoaObservabilityOptions): Middleware {
     const matched = (ctx as MatchedRouteContext)._matchedRoute;
     const route = matched !== undefined ? String(matched) : (routeOf?.(ctx) ?? UNMATCHED_ROUTE);
     serverMetrics.record(method, route, status, durationMs / 1000);
+    // middleware that answers an error itself (no throw) can explain it in ctx.state.error
+    failure ??= (ctx.state as { error?: unknown }).error;
     accessLog(status >= 500 ? logger : accessLogger, ctx, method, route, status, durationMs, failure);
   };
 }
