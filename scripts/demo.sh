@@ -48,6 +48,8 @@ export DEPLOYMENT_ENVIRONMENT=demo KAFKAJS_NO_PARTITIONER_WARNING=1
 export OTEL_TRACES_EXPORTER="${OTEL_TRACES_EXPORTER:-none}"
 export USER_SERVICE_URL=http://127.0.0.1:8081 PRODUCT_SERVICE_URL=http://127.0.0.1:8082 RECOMMENDATION_SERVICE_URL=http://127.0.0.1:8087
 export SEED_ON_START=true
+# last-resort recommendations: three products of the deterministic seed catalogue
+export RECO_STATIC_PRODUCTS=acf3aa20-f6ac-5f29-99f1-265ce8cc6003,0a3b72b0-7d61-572b-8605-d717c27f4461,43c4da0e-481d-5e3f-846d-0d6bcc50232a
 
 stop_services   # a re-run restarts the shop with the current code
 for entry in "${SERVICES[@]}"; do
