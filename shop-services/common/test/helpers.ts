@@ -1,9 +1,8 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type Koa from 'koa';
-import { context, trace, TraceFlags } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import type { ServiceTelemetry } from '../src/index.js';
+import { createTestTelemetry, type TestTelemetry } from '../src/testing.js';
 
 export const SECRET = 'test-internal-secret-0123456789-abcdef';
 
@@ -17,37 +16,10 @@ export function enableContext(): void {
 
 export const TEST_TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 
-/**
- * Stand-in for @lantern/sdk's Telemetry (not yet committed): makes a span context active for the
- * request, like the SDK's server span, and answers unexpected errors with a safe 500.
- */
-export function testTelemetry(serviceName: string): ServiceTelemetry & { servers: http.Server[]; shutdownHooks: string[] } {
+/** The shared test telemetry, with a span context active per request as the SDK's server span would make. */
+export function testTelemetry(serviceName: string): TestTelemetry {
   enableContext();
-  const servers: http.Server[] = [];
-  const shutdownHooks: string[] = [];
-  const noop = () => undefined;
-  return {
-    serviceName,
-    logger: { debug: noop, info: noop, warn: noop, error: noop },
-    servers,
-    shutdownHooks,
-    koa(): Koa.Middleware {
-      return async (ctx, next) => {
-        const span = trace.wrapSpanContext({ traceId: TEST_TRACE_ID, spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED });
-        await context.with(trace.setSpan(context.active(), span), async () => {
-          try {
-            await next();
-          } catch {
-            ctx.status = 500;
-            ctx.body = { error: { code: 'internal', message: 'internal error' }, trace_id: TEST_TRACE_ID };
-          }
-        });
-      };
-    },
-    onShutdown: (name) => void shutdownHooks.push(name),
-    addServer: (s) => void servers.push(s),
-    addReadinessCheck: noop,
-  };
+  return createTestTelemetry(serviceName, { traceId: TEST_TRACE_ID });
 }
 
 export function baseUrl(server: http.Server): string {

@@ -1,6 +1,6 @@
+import { createTestTelemetry, type TestTelemetry } from '@lantern/shop-common/testing';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type Koa from 'koa';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
@@ -11,7 +11,6 @@ import {
   type AnyRoute,
   type AuthUser,
   type RunningService,
-  type ServiceTelemetry,
 } from '@lantern/shop-common';
 import { createProductService, loadProductConfig, type ProductService } from '@lantern/shop-product';
 import { createRecommendationService, loadRecommendationConfig } from '@lantern/shop-recommendation';
@@ -26,31 +25,8 @@ export const customer: AuthUser = { id: 'customer-1', role: 'customer', email: '
 
 export const accessToken = async (user: AuthUser) => (await issuer.sign(user)).token;
 
-/** Minimal stand-in for the SDK's Telemetry: unexpected errors become a 500 that tests can see. */
-export function testTelemetry(serviceName: string): ServiceTelemetry & { errors: unknown[]; warnings: string[] } {
-  const noop = () => undefined;
-  const errors: unknown[] = [];
-  const warnings: string[] = [];
-  return {
-    serviceName,
-    logger: { debug: noop, info: noop, warn: (_o: unknown, msg?: string) => warnings.push(msg ?? ''), error: noop },
-    errors,
-    warnings,
-    koa(): Koa.Middleware {
-      return async (ctx, next) => {
-        try {
-          await next();
-        } catch (err) {
-          errors.push(err);
-          ctx.status = 500;
-          ctx.body = { error: { code: 'internal', message: 'internal error' } };
-        }
-      };
-    },
-    onShutdown: noop,
-    addServer: noop,
-    addReadinessCheck: noop,
-  };
+export function testTelemetry(serviceName: string): TestTelemetry {
+  return createTestTelemetry(serviceName);
 }
 
 export interface ProductInstance {

@@ -1,5 +1,5 @@
-import type Koa from 'koa';
-import { createInternalTokenSigner, runService, type AuthUser, type ServiceTelemetry } from '@lantern/shop-common';
+import { createTestTelemetry, type TestTelemetry } from '@lantern/shop-common/testing';
+import { createInternalTokenSigner, runService, type AuthUser } from '@lantern/shop-common';
 import { infra } from '@lantern/testkit';
 import { createProductService, loadProductConfig, type ProductService } from '../src/index.js';
 
@@ -8,29 +8,8 @@ export const signer = createInternalTokenSigner({ service: 'gateway', secret: SE
 export const admin: AuthUser = { id: 'admin-1', role: 'admin' };
 export const customer: AuthUser = { id: 'customer-1', role: 'customer' };
 
-/** Minimal stand-in for @lantern/sdk's Telemetry: unexpected errors become a 500 that tests can see. */
-export function testTelemetry(): ServiceTelemetry & { errors: unknown[] } {
-  const noop = () => undefined;
-  const errors: unknown[] = [];
-  return {
-    serviceName: 'product',
-    logger: { debug: noop, info: noop, warn: noop, error: noop },
-    errors,
-    koa(): Koa.Middleware {
-      return async (ctx, next) => {
-        try {
-          await next();
-        } catch (err) {
-          errors.push(err);
-          ctx.status = 500;
-          ctx.body = { error: { code: 'internal', message: 'internal error' } };
-        }
-      };
-    },
-    onShutdown: noop,
-    addServer: noop,
-    addReadinessCheck: noop,
-  };
+export function testTelemetry(): TestTelemetry {
+  return createTestTelemetry('product');
 }
 
 export interface Instance {

@@ -1,8 +1,8 @@
+import { createTestTelemetry, type TestTelemetry } from '@lantern/shop-common/testing';
 import { createServer } from 'node:net';
 import type { Counter } from 'prom-client';
-import type Koa from 'koa';
 import { infra, uniqueName } from '@lantern/testkit';
-import { createInternalTokenSigner, runService, type RunningService, type ServiceTelemetry } from '@lantern/shop-common';
+import { createInternalTokenSigner, runService, type RunningService } from '@lantern/shop-common';
 import { createRecommendationService, type RecommendationService } from '../src/app.js';
 import { loadRecommendationConfig } from '../src/config.js';
 import { createRedisClient, waitForRedis } from '../src/redis.js';
@@ -27,29 +27,8 @@ export async function closedPort(): Promise<number> {
 
 export const SECRET = 'test-internal-secret-0123456789-abcdef';
 
-/**
- * Stand-in for the SDK's telemetry (keeps tests free of global OTel state): an unexpected error
- * becomes a bare 500, so a test sees exactly what a client would.
- */
-export function testTelemetry(): ServiceTelemetry {
-  const noop = () => undefined;
-  return {
-    serviceName: 'recommendation',
-    logger: { debug: noop, info: noop, warn: noop, error: noop },
-    koa(): Koa.Middleware {
-      return async (ctx, next) => {
-        try {
-          await next();
-        } catch {
-          ctx.status = 500;
-          ctx.body = { error: { code: 'internal', message: 'internal error' } };
-        }
-      };
-    },
-    onShutdown: noop,
-    addServer: noop,
-    addReadinessCheck: noop,
-  };
+export function testTelemetry(): TestTelemetry {
+  return createTestTelemetry('recommendation');
 }
 
 export interface TestService extends RecommendationService {

@@ -1,32 +1,13 @@
-import type Koa from 'koa';
+import { createTestTelemetry, type TestTelemetry } from '@lantern/shop-common/testing';
 import { freshSchema, infra, uniqueName } from '@lantern/testkit';
-import { loadConfig, createInternalTokenSigner, type AuthUser, type ServiceTelemetry } from '@lantern/shop-common';
+import { loadConfig, createInternalTokenSigner, type AuthUser } from '@lantern/shop-common';
 import { createUserService, userConfigSchema, USER_SERVICE_NAME, type UserService } from '../src/index.js';
 
 export const INTERNAL_SECRET = 'internal-secret-for-user-tests-0123456789';
 export const JWT_SECRET = 'jwt-secret-for-user-tests-0123456789-abcdef';
 
-/** Stand-in for the SDK's Telemetry: a safe 500 for unexpected errors, no exporters. */
-function testTelemetry(): ServiceTelemetry {
-  const noop = () => undefined;
-  return {
-    serviceName: USER_SERVICE_NAME,
-    logger: { debug: noop, info: noop, warn: noop, error: noop },
-    koa(): Koa.Middleware {
-      return async (ctx, next) => {
-        try {
-          await next();
-        } catch (err) {
-          ctx.status = 500;
-          ctx.body = { error: { code: 'internal', message: 'internal error' } };
-          console.error('unexpected error in test service', err);
-        }
-      };
-    },
-    onShutdown: noop,
-    addServer: noop,
-    addReadinessCheck: noop,
-  };
+function testTelemetry(): TestTelemetry {
+  return createTestTelemetry(USER_SERVICE_NAME);
 }
 
 export interface Harness {
