@@ -237,6 +237,17 @@ function numberPoints(data: Raw, enc: IdEncoding): NumberPoint[] {
   });
 }
 
+/** sum, min and max are optional in OTLP histograms: set only the ones the point carries. */
+function withOptionalStats<T extends { sum?: number; min?: number; max?: number }>(out: T, p: Raw): T {
+  const sum = optNum(p.sum);
+  if (sum !== undefined) out.sum = sum;
+  const min = optNum(p.min);
+  if (min !== undefined) out.min = min;
+  const max = optNum(p.max);
+  if (max !== undefined) out.max = max;
+  return out;
+}
+
 function histogramPoints(data: Raw, enc: IdEncoding): HistogramPoint[] {
   return arr(data.dataPoints).map((d) => {
     const p = obj(d);
@@ -247,13 +258,7 @@ function histogramPoints(data: Raw, enc: IdEncoding): HistogramPoint[] {
       explicitBounds: arr(p.explicitBounds).map((b) => num(b)),
       exemplars: exemplars(p.exemplars, enc),
     };
-    const sum = optNum(p.sum);
-    if (sum !== undefined) out.sum = sum;
-    const min = optNum(p.min);
-    if (min !== undefined) out.min = min;
-    const max = optNum(p.max);
-    if (max !== undefined) out.max = max;
-    return out;
+    return withOptionalStats(out, p);
   });
 }
 
@@ -275,13 +280,7 @@ function expHistogramPoints(data: Raw, enc: IdEncoding): ExponentialHistogramPoi
       negative: buckets(p.negative),
       exemplars: exemplars(p.exemplars, enc),
     };
-    const sum = optNum(p.sum);
-    if (sum !== undefined) out.sum = sum;
-    const min = optNum(p.min);
-    if (min !== undefined) out.min = min;
-    const max = optNum(p.max);
-    if (max !== undefined) out.max = max;
-    return out;
+    return withOptionalStats(out, p);
   });
 }
 
