@@ -5,3 +5,4 @@ export { registerScrapeTarget, promQuery, promExemplars, promTargets, type PromS
 export { createTopics, freshTopic } from './kafka.js';
 export { freshSchema, type FreshSchema } from './postgres.js';
 export { startOtlpReceiver, type OtlpReceiver } from './otlp.js';
+export { fetchJson, type JsonRequest, type JsonResponse } from './http.js';

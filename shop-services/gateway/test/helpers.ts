@@ -14,7 +14,7 @@ import {
 } from '@lantern/shop-common';
 import { createProductService, loadProductConfig, type ProductService } from '@lantern/shop-product';
 import { createRecommendationService, loadRecommendationConfig } from '@lantern/shop-recommendation';
-import { freshSchema, infra, uniqueName, type FreshSchema } from '@lantern/testkit';
+import { fetchJson, freshSchema, infra, uniqueName, type FreshSchema, type JsonResponse } from '@lantern/testkit';
 import { createGateway, loadGatewayConfig, type Gateway } from '../src/index.js';
 
 export const INTERNAL_SECRET = 'gateway-test-internal-secret-0123456789';
@@ -199,27 +199,10 @@ export async function startGateway(env: Record<string, string | undefined>, opts
   };
 }
 
-export interface Res {
-  status: number;
-  headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
-}
+export type Res = JsonResponse;
 
 export async function call(base: string, method: string, path: string, opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<Res> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | undefined;
-  if (opts.rawBody !== undefined || opts.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = opts.rawBody ?? JSON.stringify(opts.body);
-  }
-  const res = await fetch(`${base}${path}`, { method, headers, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed };
+  return fetchJson(`${base}${path}`, { method, headers, body: opts.body, rawBody: opts.rawBody });
 }

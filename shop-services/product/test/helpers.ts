@@ -1,6 +1,6 @@
 import { createTestTelemetry, type TestTelemetry } from '@lantern/shop-common/testing';
 import { createInternalTokenSigner, runService, type AuthUser } from '@lantern/shop-common';
-import { infra } from '@lantern/testkit';
+import { fetchJson, infra } from '@lantern/testkit';
 import { createProductService, loadProductConfig, type ProductService } from '../src/index.js';
 
 export const SECRET = 'product-test-internal-secret-0123456789';
@@ -64,14 +64,8 @@ export interface Call {
 export async function call(base: string, method: string, path: string, opts: { user?: AuthUser | null; body?: unknown; rawBody?: string } = {}): Promise<Call> {
   const headers: Record<string, string> = {};
   if (opts.user !== null) headers.authorization = `Bearer ${await signer.sign('product', opts.user ?? customer)}`;
-  let body: string | undefined;
-  if (opts.rawBody !== undefined || opts.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = opts.rawBody ?? JSON.stringify(opts.body);
-  }
-  const res = await fetch(`${base}${path}`, { method, headers, body });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  const res = await fetchJson(`${base}${path}`, { method, headers, body: opts.body, rawBody: opts.rawBody });
+  return { status: res.status, body: res.body };
 }
 
 export async function cleanRedis(redis: { keys(p: string): Promise<string[]>; del(...k: string[]): Promise<number> }, prefix: string): Promise<void> {

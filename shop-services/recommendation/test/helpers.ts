@@ -1,7 +1,7 @@
 import { createTestTelemetry, type TestTelemetry } from '@lantern/shop-common/testing';
 import { createServer } from 'node:net';
 import type { Counter } from 'prom-client';
-import { infra, uniqueName } from '@lantern/testkit';
+import { fetchJson, infra, uniqueName } from '@lantern/testkit';
 import { createInternalTokenSigner, runService, type RunningService } from '@lantern/shop-common';
 import { createRecommendationService, type RecommendationService } from '../src/app.js';
 import { loadRecommendationConfig } from '../src/config.js';
@@ -68,14 +68,8 @@ export async function startTestService(
     url: running.url,
     async call(method, path, o = {}) {
       const token = o.token === undefined ? await signer.sign('recommendation', o.user) : o.token;
-      const hasBody = o.body !== undefined || o.rawBody !== undefined;
-      const res = await fetch(running.url + path, {
-        method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(hasBody ? { 'content-type': 'application/json' } : {}) },
-        ...(hasBody ? { body: o.rawBody ?? JSON.stringify(o.body) } : {}),
-      });
-      const text = await res.text();
-      return { status: res.status, body: (text ? JSON.parse(text) : {}) as ApiBody };
+      const res = await fetchJson(running.url + path, { method, headers: token ? { authorization: `Bearer ${token}` } : {}, body: o.body, rawBody: o.rawBody });
+      return { status: res.status, body: (res.body ?? {}) as ApiBody };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createTestTelemetry, type TestTelemetry } from '@lantern/shop-common/testing';
-import { freshSchema, infra, uniqueName } from '@lantern/testkit';
+import { fetchJson, freshSchema, infra, uniqueName } from '@lantern/testkit';
 import { loadConfig, createInternalTokenSigner, type AuthUser } from '@lantern/shop-common';
 import { createUserService, userConfigSchema, USER_SERVICE_NAME, type UserService } from '../src/index.js';
 
@@ -64,18 +64,12 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     },
     async call(method, path, opts = {}) {
       const token = opts.token !== undefined ? opts.token : await gateway.sign(USER_SERVICE_NAME, opts.user ?? undefined);
-      const hasBody = opts.rawBody !== undefined || opts.body !== undefined;
-      const res = await fetch(running.url + path, {
+      return fetchJson(running.url + path, {
         method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(hasBody ? { 'content-type': 'application/json' } : {}),
-          ...opts.headers,
-        },
-        body: opts.rawBody ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined),
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...opts.headers },
+        body: opts.body,
+        rawBody: opts.rawBody,
       });
-      const text = await res.text();
-      return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
     },
   };
 }
