@@ -1,9 +1,4 @@
-/** Base for errors raised by the Koa integration; `code` is stable and safe to branch on. */
-export class LanternKoaError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+import { LanternError } from '../errors.js';
+
+/** Base for errors raised by the Koa integration: a LanternError, so `code` is stable and safe to branch on. */
+export class LanternKoaError extends LanternError {}
