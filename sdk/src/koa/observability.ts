@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
-import { SpanStatusCode, isSpanContextValid, trace } from '@opentelemetry/api';
+import { SpanStatusCode, TraceFlags, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Span, SpanContext } from '@opentelemetry/api';
 import type { Context, Middleware, Next } from 'koa';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { enableHttpClientMetrics } from '../metrics/http-client.js';
 import { HttpServerMetrics, UNMATCHED_ROUTE } from '../metrics/http-server.js';
+import type { ExemplarLabels } from '../metrics/exemplars.js';
 import { renderMetrics } from '../metrics/exposition.js';
 import { defaultRegistry } from '../metrics/registry.js';
 import { collectRuntimeMetrics } from '../metrics/runtime.js';
@@ -100,10 +101,7 @@ export function koaObservability(opts: KoaObservabilityOptions): Middleware {
     enableHttpClientMetrics(registry);
   }
   const readinessLog = readinessLogger(logger);
-  // Access lines for 2xx-4xx hold only fields built here (no error objects, no headers but the user
-  // agent, path without query), so they skip the logger's redaction, which costs several times
-  // the rest of the request with wildcard paths. Lines carrying an error object keep it.
-  const accessLogger = logger.child({}, { redact: [] });
+  const accessLogger = accessLoggerOf(logger);
 
   async function serveOwnRoute(ctx: Context, path: string): Promise<boolean> {
     if (path === LIVENESS_PATH) {
@@ -132,37 +130,44 @@ export function koaObservability(opts: KoaObservabilityOptions): Middleware {
     if ((method === 'GET' || method === 'HEAD') && (await serveOwnRoute(ctx, ctx.path))) return;
 
     const start = performance.now();
+    // the active span is read once per request: each lookup walks AsyncLocalStorage
     const span = trace.getActiveSpan();
     const sc = span?.spanContext();
-    const traceId = sc !== undefined && isSpanContextValid(sc) ? sc.traceId : undefined;
-    if (traceId !== undefined) setTraceHeaders(ctx, sc as SpanContext);
+    const traced = sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
+    if (traced !== undefined) setTraceHeaders(ctx, traced);
 
     let failure: unknown;
     try {
       await next();
     } catch (err) {
       failure = err;
-      respondWithError(ctx, err, span, sc, traceId);
+      respondWithError(ctx, err, span, traced);
     }
 
     const durationMs = performance.now() - start;
     const status = ctx.status;
     const matched = (ctx as MatchedRouteContext)._matchedRoute;
     const route = matched !== undefined ? String(matched) : (routeOf?.(ctx) ?? UNMATCHED_ROUTE);
-    serverMetrics.record(method, route, status, durationMs / 1000);
+    serverMetrics.record(method, route, status, durationMs / 1000, exemplarOf(traced));
     // middleware that answers an error itself (no throw) can explain it in ctx.state.error
     failure ??= (ctx.state as { error?: unknown }).error;
-    accessLog(status >= 500 ? logger : accessLogger, ctx, method, route, status, durationMs, failure);
+    accessLog(status >= 500 ? logger : accessLogger, ctx, { method, route, status, durationMs, failure, traced });
   };
 }
 
-function setTraceHeaders(ctx: Context, sc: SpanContext): void {
-  ctx.set('x-trace-id', sc.traceId);
-  // W3C Trace Context Level 2 response header: version-traceid-spanid-flags
-  ctx.set('traceresponse', `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`);
+/** Exemplar for the request's span: only a sampled span is exported, and so worth linking to. */
+function exemplarOf(sc: SpanContext | undefined): ExemplarLabels | null {
+  return sc !== undefined && (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? { trace_id: sc.traceId, span_id: sc.spanId } : null;
 }
 
-function respondWithError(ctx: Context, err: unknown, span: Span | undefined, sc: SpanContext | undefined, traceId: string | undefined): void {
+function setTraceHeaders(ctx: Context, sc: SpanContext): void {
+  // straight to node's response: koa's ctx.set adds array and type handling these values never need
+  ctx.res.setHeader('x-trace-id', sc.traceId);
+  // W3C Trace Context Level 2 response header: version-traceid-spanid-flags
+  ctx.res.setHeader('traceresponse', `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags & TraceFlags.SAMPLED ? '01' : '00'}`);
+}
+
+function respondWithError(ctx: Context, err: unknown, span: Span | undefined, sc: SpanContext | undefined): void {
   const safe = toSafeError(err);
   if (span !== undefined) {
     span.recordException(err instanceof Error ? err : String(err));
@@ -177,33 +182,63 @@ function respondWithError(ctx: Context, err: unknown, span: Span | undefined, sc
   // Like koa's own error handler: headers set by the failed handler must not leak into the error response.
   for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name);
   for (const [name, value] of Object.entries(safe.headers)) ctx.set(name, value);
-  if (traceId !== undefined && sc !== undefined) setTraceHeaders(ctx, sc);
+  if (sc !== undefined) setTraceHeaders(ctx, sc);
   ctx.status = safe.status;
-  ctx.body = { error: { code: safe.code, message: safe.message }, trace_id: traceId ?? null };
+  ctx.body = { error: { code: safe.code, message: safe.message }, trace_id: sc?.traceId ?? null };
 }
 
-function accessLog(logger: Logger, ctx: Context, method: string, route: string, status: number, durationMs: number, failure: unknown): void {
-  const contentLength = ctx.response.get('content-length');
+interface RequestOutcome {
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  failure: unknown;
+  traced: SpanContext | undefined;
+}
+
+function accessLog(logger: Logger, ctx: Context, o: RequestOutcome): void {
+  const contentLength = ctx.res.getHeader('content-length');
   const fields: Record<string, unknown> = {
-    method,
-    route,
+    method: o.method,
+    route: o.route,
     // path without the query string: query strings carry tokens and personal data
     path: ctx.path,
-    status,
-    duration_ms: Math.round(durationMs * 1000) / 1000,
+    status: o.status,
+    duration_ms: Math.round(o.durationMs * 1000) / 1000,
     // known for string, buffer and error bodies; JSON bodies are sized by koa after this point
-    bytes: contentLength ? Number(contentLength) : undefined,
-    user_agent: ctx.get('user-agent') || undefined,
+    bytes: contentLength === undefined ? undefined : Number(contentLength),
+    user_agent: ctx.req.headers['user-agent'],
   };
-  if (status >= 500) {
-    if (failure !== undefined) fields.err = failure;
+  if (o.status >= 500) {
+    // the service's own logger: redaction (the error may carry anything) and the trace mixin
+    if (o.failure !== undefined) fields.err = o.failure;
     logger.error(fields, 'request failed');
-  } else if (status >= 400) {
-    if (failure !== undefined) fields.error_message = failure instanceof Error ? failure.message : String(failure);
+    return;
+  }
+  if (o.traced !== undefined) {
+    fields.trace_id = o.traced.traceId;
+    fields.span_id = o.traced.spanId;
+    fields.trace_flags = o.traced.traceFlags;
+  }
+  if (o.status >= 400) {
+    if (o.failure !== undefined) fields.error_message = o.failure instanceof Error ? o.failure.message : String(o.failure);
     logger.warn(fields, 'request completed');
   } else {
     logger.info(fields, 'request completed');
   }
+}
+
+/**
+ * Logger for 2xx-4xx access lines. They hold only fields built in accessLog (no error objects, no
+ * headers but the user agent, the path without its query) and carry the trace ids themselves, so
+ * they skip redaction (several times the cost of the rest of the request with wildcard paths) and
+ * the trace mixin (a second AsyncLocalStorage lookup): they are the one line every request writes.
+ */
+function accessLoggerOf(logger: Logger): Logger {
+  const access = logger.child({}, { redact: [] });
+  // pino has no child option for the mixin; its exported symbol is the supported way to reach it
+  (access as unknown as Record<symbol, unknown>)[pino.symbols.mixinSym] = undefined;
+  return access;
 }
 
 /** Logs readiness failures on change only: probes run every few seconds during an outage. */

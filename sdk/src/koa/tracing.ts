@@ -44,7 +44,7 @@ function startAttributes(span: Span, ctx: Context, method: string): void {
   if (host) span.setAttribute(ATTR_SERVER_ADDRESS, host);
   const port = ctx.req.socket?.localPort;
   if (port) span.setAttribute(ATTR_SERVER_PORT, port);
-  const ua = ctx.get('user-agent');
+  const ua = ctx.req.headers['user-agent'];
   if (ua) span.setAttribute(ATTR_USER_AGENT_ORIGINAL, ua);
 }
 

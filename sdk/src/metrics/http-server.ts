@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import { LATENCY_BUCKETS_SECONDS } from './buckets.js';
 import { cardinalityGuard, DEFAULT_LABEL_SET_LIMIT } from './cardinality.js';
 import type { CardinalityGuard } from './cardinality.js';
-import { observeWithExemplar } from './exemplars.js';
+import { observeWithExemplar, type ExemplarLabels } from './exemplars.js';
 import { defaultRegistry, getOrCreateHistogram } from './registry.js';
 
 export const HTTP_SERVER_DURATION = 'http_server_request_duration_seconds';
@@ -50,11 +50,14 @@ export class HttpServerMetrics {
     this.guard = cardinalityGuard<ServerLabel>(HTTP_SERVER_DURATION, ['method', 'route', 'status_code'], opts.labelSetLimit ?? DEFAULT_LABEL_SET_LIMIT, registry);
   }
 
-  /** `route` is the template (`/items/:id`) or {@link UNMATCHED_ROUTE}; never a raw path. */
-  record(method: string, route: string, status: number, seconds: number): void {
+  /**
+   * `route` is the template (`/items/:id`) or {@link UNMATCHED_ROUTE}; never a raw path.
+   * `exemplar`: undefined = the active span's, null = none (see observeWithExemplar).
+   */
+  record(method: string, route: string, status: number, seconds: number, exemplar?: ExemplarLabels | null): void {
     const m = normalizeMethod(method);
     const s = statusLabel(status);
     const labels = this.guard.resolveKey(`${m} ${s} ${route}`, () => ({ method: m, route, status_code: s }));
-    observeWithExemplar(this.histogram, labels, seconds);
+    observeWithExemplar(this.histogram, labels, seconds, exemplar);
   }
 }
