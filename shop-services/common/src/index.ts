@@ -47,7 +47,7 @@ export {
   type InternalTokenSigner,
   type VerifiedInternalToken,
 } from './auth/internal-token.js';
-export { createServiceClient, type ServiceClient, type ServiceClientOptions, type RequestOptions, type ServiceResponse, type ClientMethod } from './client/service-client.js';
+export { createServiceClient, type ServiceClient, type ServiceClientOptions, type RequestOptions, type ServiceResponse, type ForwardedResponse, type ClientMethod } from './client/service-client.js';
 export { eventEnvelopeSchema, createEnvelope, decodeEnvelope, InvalidEventError, type EventEnvelope } from './events/envelope.js';
 export { createEventPublisher, type EventPublisher } from './events/publisher.js';
 export { createEventConsumer, typedHandler, type EventConsumer, type EventConsumerOptions, type EventHandler, type EventMeta } from './events/consumer.js';

@@ -73,6 +73,31 @@ test('upstream 4xx passes through with its code and message, without retries', a
   t.is(up.seen.length, 1);
 });
 
+test('forward() hands back 2xx and 4xx bodies as the upstream sent them; 5xx and refused tokens still throw', async (t) => {
+  const answers: Record<string, { status: number; body?: unknown }> = {
+    '/ok': { status: 200, body: { id: 'p1', note: 'é' } },
+    '/missing': { status: 404, body: { error: { code: 'product_not_found', message: 'no such product' }, trace_id: 'abc' } },
+    '/empty': { status: 204 },
+    '/broken': { status: 500, body: { error: { code: 'internal_error', message: 'boom' } } },
+    '/token': { status: 401, body: { error: { code: 'service_token_expired', message: 'expired' } } },
+  };
+  const up = await upstream(t, (req) => answers[req.url ?? ''] ?? { status: 418 });
+  const c = client(t, up.url, { breaker: false, retries: 0 });
+  const ok = await c.forward('GET', '/ok');
+  t.is(ok.status, 200);
+  t.is(ok.body?.toString('utf8'), JSON.stringify(answers['/ok']?.body));
+  t.regex(String(ok.headers['content-type']), /json/);
+  // a 4xx is a value, byte for byte, extra fields included
+  const missing = await c.forward('GET', '/missing');
+  t.is(missing.status, 404);
+  t.deepEqual(JSON.parse(missing.body?.toString('utf8') ?? ''), answers['/missing']?.body);
+  t.is((await c.forward('GET', '/empty')).body, undefined);
+  t.is((await t.throwsAsync(c.forward('GET', '/broken'), { instanceOf: UpstreamError })).status, 502);
+  const refused = await t.throwsAsync(c.forward('GET', '/token'), { instanceOf: UpstreamError });
+  t.is(refused.status, 502);
+  t.is(refused.code, 'upstream_auth_failed');
+});
+
 test('circuit breaker opens after consecutive failures and stops calling the upstream', async (t) => {
   const up = await upstream(t, () => ({ status: 500 }));
   const c = client(t, up.url, { retries: 0, breaker: { failureThreshold: 3, halfOpenAfterMs: 60_000 } });

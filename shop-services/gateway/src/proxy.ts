@@ -6,7 +6,7 @@ import type { Upstreams } from './upstreams.js';
 const METHODS = new Set<string>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const WITH_BODY = new Set<string>(['POST', 'PUT', 'PATCH']);
 /** Upstream response headers worth passing to the client; hop-by-hop and internal ones stay behind. */
-const PASS_HEADERS = ['location', 'etag', 'last-modified', 'cache-control', 'retry-after', 'content-language'];
+const PASS_HEADERS = ['location', 'etag', 'last-modified', 'cache-control', 'retry-after', 'content-language', 'allow'];
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -33,7 +33,8 @@ export function pathGuard(): Koa.Middleware {
  * Forwards /api/* requests to the owning service with the shop's service client (keep-alive pool,
  * timeout, retries for idempotent calls, breaker per upstream, trace context, internal token with
  * the verified end user). Paths the gateway answers itself (`owned`) go on to the router.
- * Upstream 4xx answers reach the client with their status, code, message and details.
+ * Upstream 2xx-4xx answers reach the client as the service sent them (body bytes, content type and
+ * the headers in PASS_HEADERS); 5xx and unreachable upstreams become the gateway's own 502/503/504.
  */
 export function proxy(upstreams: Upstreams, owned: readonly RegExp[]): Koa.Middleware {
   return async function forward(ctx, next) {
@@ -51,7 +52,8 @@ export function proxy(upstreams: Upstreams, owned: readonly RegExp[]): Koa.Middl
       throw new BadRequestError('Idempotency-Key must be 1-128 characters of A-Z a-z 0-9 . _ : -', 'bad_idempotency_key');
     }
     const user = ctx.state.user as AuthUser | undefined;
-    const res = await client.request(ctx.method as ClientMethod, ctx.querystring ? `${target.path}?${ctx.querystring}` : target.path, {
+    // forward(): the service's answer goes on as bytes, error bodies included, never decoded and re-encoded
+    const res = await client.forward(ctx.method as ClientMethod, ctx.querystring ? `${target.path}?${ctx.querystring}` : target.path, {
       ...(WITH_BODY.has(ctx.method) && ctx.request.body !== undefined ? { body: ctx.request.body } : {}),
       ...(user ? { user } : {}),
       ...(idempotencyKey ? { idempotencyKey } : {}),
@@ -63,6 +65,10 @@ export function proxy(upstreams: Upstreams, owned: readonly RegExp[]): Koa.Middl
       if (typeof v === 'string') ctx.set(h, v);
     }
     ctx.status = res.status;
-    if (res.status !== 204 && res.status !== 304 && res.body !== undefined) ctx.body = res.body;
+    if (res.status !== 204 && res.status !== 304 && res.body !== undefined) {
+      ctx.body = res.body;
+      const type = res.headers['content-type'];
+      ctx.type = typeof type === 'string' ? type : 'application/octet-stream';
+    }
   };
 }

@@ -82,6 +82,12 @@ test('upstream 4xx pass through: bad input is the product service 400, unknown i
   const missing = await call(gw.url, 'GET', '/api/products/00000000-0000-4000-8000-000000000000');
   t.is(missing.status, 404);
   t.is(missing.body.error.code, 'product_not_found');
+  t.regex(missing.headers.get('content-type') ?? '', /^application\/json/);
+  // a wrong method: the product service's 405 arrives with its Allow header
+  const wrongMethod = await call(gw.url, 'PATCH', '/api/categories', { body: {}, token: await accessToken(customer) });
+  t.is(wrongMethod.status, 405);
+  t.is(wrongMethod.body.error.code, 'method_not_allowed');
+  t.regex(wrongMethod.headers.get('allow') ?? '', /GET/);
 });
 
 test('unknown routes are 404', async (t) => {

@@ -49,6 +49,14 @@ export interface ServiceResponse<T> {
 
 type Body<S> = S extends z.ZodType ? z.output<S> : unknown;
 
+/** An upstream answer passed on untouched (see ServiceClient.forward): the bytes and their type. */
+export interface ForwardedResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Undefined when the upstream sent no body. */
+  body: Buffer | undefined;
+}
+
 export interface ServiceClient {
   readonly name: string;
   request<S extends z.ZodType | undefined = undefined>(method: ClientMethod, path: string, opts?: RequestOptions<S>): Promise<ServiceResponse<Body<S>>>;
@@ -57,6 +65,13 @@ export interface ServiceClient {
   put<S extends z.ZodType | undefined = undefined>(path: string, body: unknown, opts?: RequestOptions<S>): Promise<Body<S>>;
   patch<S extends z.ZodType | undefined = undefined>(path: string, body: unknown, opts?: RequestOptions<S>): Promise<Body<S>>;
   delete<S extends z.ZodType | undefined = undefined>(path: string, opts?: RequestOptions<S>): Promise<Body<S>>;
+  /**
+   * For proxies: the upstream's 2xx-4xx answer as bytes, not parsed, so a gateway passes on exactly
+   * what the service said (its error body, its content type) without decoding and re-encoding JSON
+   * on every request. 5xx, timeouts, refused connections and an open breaker still throw
+   * UpstreamError, and a refused service token is still a 502, as with request().
+   */
+  forward(method: ClientMethod, path: string, opts?: Omit<RequestOptions, 'schema'>): Promise<ForwardedResponse>;
   readonly breakerState: 'closed' | 'open' | 'half-open' | 'disabled';
   close(): Promise<void>;
 }
@@ -68,11 +83,13 @@ class UpstreamStatusError extends Error {
   }
 }
 
-interface RawResponse {
+interface RawResponse<B = unknown> {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: unknown;
+  body: B;
 }
+
+type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
 
 /**
  * The OTel undici instrumentation subscribes to this channel and injects the client span's
@@ -87,11 +104,9 @@ function traceHeaders(): Record<string, string> {
   return carrier;
 }
 
-async function readBody(res: Awaited<ReturnType<typeof undiciRequest>>): Promise<unknown> {
-  const text = await res.body.text();
+function parseBody(text: string, contentType: unknown): unknown {
   if (!text) return undefined;
-  const type = String(res.headers['content-type'] ?? '');
-  if (type.includes('json')) {
+  if (String(contentType ?? '').includes('json')) {
     try {
       return JSON.parse(text);
     } catch {
@@ -99,6 +114,15 @@ async function readBody(res: Awaited<ReturnType<typeof undiciRequest>>): Promise
     }
   }
   return text;
+}
+
+async function readBody(res: UndiciResponse): Promise<unknown> {
+  return parseBody(await res.body.text(), res.headers['content-type']);
+}
+
+async function readBytes(res: UndiciResponse): Promise<Buffer | undefined> {
+  const bytes = Buffer.from(await res.body.arrayBuffer());
+  return bytes.length === 0 ? undefined : bytes;
 }
 
 function upstreamError(body: unknown): { code?: string; message?: string; details?: ErrorDetail[] } {
@@ -146,7 +170,7 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
           isFailure: () => true,
         });
 
-  async function attempt(method: ClientMethod, url: URL, ro: RequestOptions<z.ZodType | undefined>): Promise<RawResponse> {
+  async function attempt<B>(method: ClientMethod, url: URL, ro: RequestOptions<z.ZodType | undefined>, read: (res: UndiciResponse) => Promise<B>): Promise<RawResponse<B>> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       ...ro.headers,
@@ -163,9 +187,9 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
       withTimeout(
         async (timeoutSignal) => {
           const res = await undiciRequest(url, { method, headers, body: payload, dispatcher: agent, signal: AbortSignal.any([signal, timeoutSignal]) });
-          const body = await readBody(res);
-          if (res.statusCode >= 500) throw new UpstreamStatusError(res.statusCode, body);
-          return { status: res.statusCode, headers: res.headers, body };
+          // a 5xx body is read as JSON whatever the caller wants: it explains the failure in logs
+          if (res.statusCode >= 500) throw new UpstreamStatusError(res.statusCode, await readBody(res));
+          return { status: res.statusCode, headers: res.headers, body: await read(res) };
         },
         ro.timeoutMs ?? opts.timeoutMs ?? 2_000,
         `http:${name}`,
@@ -174,29 +198,36 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     return breaker ? breaker.execute(run) : run(new AbortController().signal);
   }
 
-  async function request<S extends z.ZodType | undefined = undefined>(method: ClientMethod, path: string, ro: RequestOptions<S> = {}): Promise<ServiceResponse<Body<S>>> {
+  /** Every attempt (retries, breaker, timeout) of one call; failures become UpstreamError. */
+  async function call<B>(method: ClientMethod, path: string, ro: RequestOptions<z.ZodType | undefined>, read: (res: UndiciResponse) => Promise<B>): Promise<{ url: URL; res: RawResponse<B> }> {
     const url = new URL(path.replace(/^\/*/, ''), base.href.endsWith('/') ? base : `${base.href}/`);
     for (const [k, v] of Object.entries(ro.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const retryable = IDEMPOTENT.has(method) || Boolean(ro.idempotencyKey);
-    let res: RawResponse;
     try {
-      res = await retry(() => attempt(method, url, ro), {
+      const res = await retry(() => attempt(method, url, ro, read), {
         name: `http:${name}`,
         maxAttempts: retryable ? 1 + (opts.retries ?? 2) : 1,
         baseDelayMs: opts.retryBaseDelayMs ?? 50,
         maxDelayMs: 1_000,
         isRetryable: isTransient,
       });
+      return { url, res };
     } catch (err) {
       throw toUpstreamError(name, method, url, err);
     }
+  }
+
+  /** Our own service token refused: a deployment fault, not the end user's. */
+  function refusedCredentials(status: number, e: { code?: string }): UpstreamError | undefined {
+    if (status !== 401 || !e.code?.startsWith('service_token')) return undefined;
+    return new UpstreamError(name, `${name} refused this service's credentials (${e.code})`, { status: 502, code: 'upstream_auth_failed' });
+  }
+
+  async function request<S extends z.ZodType | undefined = undefined>(method: ClientMethod, path: string, ro: RequestOptions<S> = {}): Promise<ServiceResponse<Body<S>>> {
+    const { url, res } = await call(method, path, ro, readBody);
     if (res.status >= 400) {
       const e = upstreamError(res.body);
-      // our own service token refused: a deployment fault, not the end user's
-      if (res.status === 401 && e.code?.startsWith('service_token')) {
-        throw new UpstreamError(name, `${name} refused this service's credentials (${e.code})`, { status: 502, code: 'upstream_auth_failed' });
-      }
-      throw new AppError(res.status, e.code ?? 'upstream_rejected', e.message ?? `${name} answered ${res.status}`, e.details ? { details: e.details } : {});
+      throw refusedCredentials(res.status, e) ?? new AppError(res.status, e.code ?? 'upstream_rejected', e.message ?? `${name} answered ${res.status}`, e.details ? { details: e.details } : {});
     }
     let body = res.body as Body<S>;
     if (ro.schema) {
@@ -207,9 +238,19 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     return { status: res.status, headers: res.headers, body };
   }
 
+  async function forward(method: ClientMethod, path: string, ro: Omit<RequestOptions, 'schema'> = {}): Promise<ForwardedResponse> {
+    const { res } = await call(method, path, ro, readBytes);
+    if (res.status === 401) {
+      const refused = refusedCredentials(401, upstreamError(parseBody(res.body?.toString('utf8') ?? '', res.headers['content-type'])));
+      if (refused) throw refused;
+    }
+    return res;
+  }
+
   return {
     name,
     request,
+    forward,
     get: async (path, ro) => (await request('GET', path, ro)).body,
     post: async (path, body, ro) => (await request('POST', path, { ...ro, body })).body,
     put: async (path, body, ro) => (await request('PUT', path, { ...ro, body })).body,
