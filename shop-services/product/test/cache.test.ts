@@ -150,8 +150,9 @@ test('when Redis is unreachable, reads fall through to the loader', async (t) =>
 
 test('hot keys rank by views and warm() fills L1 from them', async (t) => {
   const hot = new HotKeys({ redis, key: `${prefix}views` });
+  t.teardown(() => hot.close());
   for (const [k, views] of [['h1', 1], ['h2', 5], ['h3', 3]] as const) for (let i = 0; i < views; i++) hot.record(k);
-  await waitFor(async () => (await redis.zscore(`${prefix}views`, 'h2')) === '5', { what: 'views to be recorded' });
+  await waitFor(async () => (await redis.zscore(`${prefix}views`, 'h2')) === '5', { what: 'views to be recorded by the flush timer' });
   t.deepEqual(await hot.top(2), ['h2', 'h3']);
   const src = source({ h1: '1', h2: '2', h3: '3' });
   const cache = makeCache(src);
@@ -161,6 +162,34 @@ test('hot keys rank by views and warm() fills L1 from them', async (t) => {
   const before = src.loads;
   t.is(await cache.get('h2'), '2');
   t.is(src.loads, before);
+});
+
+test('hot keys sum views in memory and add them to Redis in one flush', async (t) => {
+  const key = `${prefix}views-batched`;
+  const hot = new HotKeys({ redis, key, flushIntervalMs: 60_000 });
+  t.teardown(() => hot.close());
+  for (let i = 0; i < 7; i++) hot.record('a');
+  hot.record('b');
+  t.is(await redis.zscore(key, 'a'), null, 'nothing is written per view');
+  await hot.flush();
+  t.is(await redis.zscore(key, 'a'), '7');
+  t.is(await redis.zscore(key, 'b'), '1');
+  await hot.flush(); // nothing new: nothing added twice
+  t.is(await redis.zscore(key, 'a'), '7');
+});
+
+test('hot keys keep the views of a failed flush and send them with the next', async (t) => {
+  const key = `${prefix}views-retry`;
+  const hot = new HotKeys({ redis, key, flushIntervalMs: 60_000 });
+  t.teardown(() => hot.close());
+  await redis.set(key, 'not a sorted set'); // ZINCRBY now fails with WRONGTYPE
+  for (let i = 0; i < 3; i++) hot.record('a');
+  await hot.flush();
+  t.is(await redis.type(key), 'string');
+  await redis.del(key);
+  hot.record('a');
+  await hot.flush();
+  t.is(await redis.zscore(key, 'a'), '4');
 });
 
 test('jittered TTLs stay within the ratio and vary', (t) => {
