@@ -18,6 +18,7 @@ export { currentTraceId } from './trace.js';
 export { parse, issuesToDetails, type InputLocation } from './validation.js';
 export { errorMiddleware, normaliseBodyError } from './http/error-middleware.js';
 export { defineRoute, createRouter, routeMiddleware, type AnyRoute, type RouteSpec, type RouteInput, type RouteAuth, type HttpMethod } from './http/routes.js';
+export { docsOnly, DocsOnlyError } from './http/docs-only.js';
 export { buildOpenApi, type OpenApiInfo, type OpenApiVersion, type DocumentedRoute } from './http/openapi.js';
 export { createServiceApp, runService, type ServiceAppOptions, type RunServiceOptions, type RunningService } from './http/app.js';
 export type { ServiceTelemetry, Logger } from './telemetry.js';

@@ -14,6 +14,8 @@ import {
   type ServiceTelemetry,
 } from '@lantern/shop-common';
 import { productRouteDocs } from '@lantern/shop-product';
+import { recommendationRouteDocs } from '@lantern/shop-recommendation';
+import { userRouteDocs } from '@lantern/shop-user';
 import { authenticate } from './auth.js';
 import type { GatewayConfig } from './config.js';
 import { productDetailsRoute } from './details.js';
@@ -46,6 +48,9 @@ export interface Gateway {
 /** Example of a Koa path with its parameters filled in, to ask isPublic about a documented route. */
 const samplePath = (koaPath: string) => koaPath.replace(/:[A-Za-z0-9_]+/g, 'x');
 
+/** The user service's /auth/* and /users/* are both exposed under /api/users (see routing.ts). */
+const gatewayPathOfUserRoute = (path: string) => path.replace(/^\/(auth|users)(?=\/|$)/, '/api/users');
+
 function documented(route: AnyRoute, path: string): DocumentedRoute {
   return { route, path, public: isPublic(route.method, samplePath(path)) };
 }
@@ -63,7 +68,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     (doc ??= buildOpenApi(
       [
         ...routes.map((r) => documented(r, r.path)),
+        // every proxied service's routes, from their own zod schemas, at their gateway paths
         ...productRouteDocs.map((r) => documented(r, `/api${r.path}`)),
+        ...userRouteDocs.map((r) => documented(r, gatewayPathOfUserRoute(r.path))),
+        ...recommendationRouteDocs.map((r) => documented(r, `/api${r.path}`)),
       ],
       {
         title: 'Lantern shop API',

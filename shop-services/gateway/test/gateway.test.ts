@@ -209,4 +209,12 @@ test('/api/docs is an OpenAPI 3.1 document built from the route schemas', async 
   const details = paths['/api/products/{id}/details'].get.responses['200'].content['application/json'].schema;
   t.deepEqual(details.properties.degraded_parts.items.enum, ['stock', 'reviews', 'recommendations']);
   t.truthy(paths['/api/products/{id}'].get.parameters.find((p: { name: string; in: string }) => p.name === 'id' && p.in === 'path'));
+  // the user and recommendation services' routes, at their gateway paths
+  t.deepEqual(paths['/api/users/login']?.post?.security, [], 'login is public');
+  t.truthy(paths['/api/users/login'].post.requestBody, 'with its body schema');
+  t.truthy(paths['/api/users/me']?.get);
+  t.is(paths['/api/users/me'].get.security, undefined, 'the profile needs the bearer token');
+  t.truthy(paths['/api/users/me/addresses/{id}']?.delete);
+  t.truthy(paths['/api/recommendations']?.get?.parameters.find((p: { name: string }) => p.name === 'limit'));
+  t.falsy(paths['/auth/login'], 'no upstream-internal paths');
 });

@@ -1,5 +1,6 @@
 // Public API of @lantern/shop-recommendation.
 export { createRecommendationService, SERVICE_NAME, type RecommendationService, type RecommendationServiceDeps } from './app.js';
+export { recommendationRouteDocs } from './routes.js';
 export { recommendationConfigSchema, loadRecommendationConfig, type RecommendationConfig } from './config.js';
 // Events this service consumes: producers (the order service) validate against the same schemas.
 export {

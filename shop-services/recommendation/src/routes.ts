@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineRoute, NotFoundError, UpstreamError, ValidationError, type AnyRoute, type AuthUser, type Logger } from '@lantern/shop-common';
+import { defineRoute, docsOnly, NotFoundError, UpstreamError, ValidationError, type AnyRoute, type AuthUser, type Logger } from '@lantern/shop-common';
+import { recommendationConfigSchema } from './config.js';
 import { categorySlug, entityId } from './ids.js';
 import { productViewedSchema } from './events.js';
 import { RECO_ALGO_EXPERIMENT, bucketOf, type Experiments } from './experiments.js';
@@ -154,3 +155,14 @@ export function recommendationRoutes(deps: RouteDeps): AnyRoute[] {
   ];
 }
 
+
+/**
+ * The routes, for documentation only (the gateway's /api/docs), with the default limits of the
+ * service's configuration shaping the query schema: their handlers cannot run.
+ */
+export const recommendationRouteDocs: readonly AnyRoute[] = recommendationRoutes(
+  docsOnly<RouteDeps>('recommendation', {
+    defaultLimit: recommendationConfigSchema.shape.RECO_DEFAULT_LIMIT.parse(undefined),
+    maxLimit: recommendationConfigSchema.shape.RECO_MAX_LIMIT.parse(undefined),
+  }),
+);

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { Redis } from 'ioredis';
 import {
+  docsOnly,
   createDb,
   createServiceApp,
   runService,
@@ -46,6 +47,9 @@ export interface UserService {
 export function createUserRoutes(deps: UserServiceDeps): AnyRoute[] {
   return [...authRoutes(deps), ...profileRoutes(deps), ...addressRoutes(deps)];
 }
+
+/** The routes, for documentation only (the gateway's /api/docs): their handlers cannot run. */
+export const userRouteDocs: readonly AnyRoute[] = createUserRoutes(docsOnly<UserServiceDeps>(USER_SERVICE_NAME));
 
 /** Builds the service: migrates its schema, bootstraps the optional admin, wires routes. */
 export async function createUserService(opts: CreateUserServiceOptions): Promise<UserService> {
