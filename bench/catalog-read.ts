@@ -4,7 +4,8 @@
 // on a fresh schema seeded with the seed catalogue. autocannon drives a constant arrival rate
 // (overallRate) from this process over ids of the hot set; the rate steps up from a fraction of the
 // closed-loop maximum until p99 >= 100 ms, an error, or the rate not being reached, and the highest
-// passing step is reported. Three product cache modes: L1+L2 (default, warm), L2 only (every read hits
+// passing step is reported. Before that, the floor: the same hop between two bare node:http processes,
+// with no framework or telemetry, shows what this machine allows at all. Three product cache modes: L1+L2 (default, warm), L2 only (every read hits
 // Redis) and uncached (every read hits Postgres). Everything shares this machine's cores.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -135,6 +136,36 @@ async function search(mode: Mode, url: string, ids: string[], fractions: number[
   return { steps, best, closedLoop };
 }
 
+/**
+ * The same request shape with nothing but two Node processes and the hop between them (see
+ * fixtures/floor-proxy.ts), closed loop: what this machine allows before any gateway or product work.
+ */
+async function floor(): Promise<{ proxyRps: number; upstreamRps: number }> {
+  const startFloor = (env: Record<string, string>) =>
+    new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
+      const child = fork(join(here, 'fixtures/floor-proxy.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...env } });
+      child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${(m as { port: number }).port}` }));
+      child.once('exit', (code) => reject(new Error(`floor ${env.FLOOR_ROLE} exited with ${code}`)));
+    });
+  const upstream = await startFloor({ FLOOR_ROLE: 'upstream' });
+  const proxyProc = await startFloor({ FLOOR_ROLE: 'proxy', UPSTREAM_URL: upstream.url });
+  try {
+    const ids = ['00000000-0000-4000-8000-000000000001'];
+    const measureFloor = async (url: string) => {
+      await load(url, ids, 2);
+      const r = await load(url, ids, 5);
+      return r['2xx'] / 5;
+    };
+    const upstreamRps = await measureFloor(upstream.url);
+    const proxyRps = await measureFloor(proxyProc.url);
+    console.log(`floor: bare node upstream ${upstreamRps.toFixed(0)} rps; bare node proxy → upstream ${proxyRps.toFixed(0)} rps (closed loop, no framework, no telemetry)`);
+    return { proxyRps, upstreamRps };
+  } finally {
+    await Promise.all([stop(proxyProc.child), stop(upstream.child)]);
+  }
+}
+
+const floorRps = await floor();
 const schema = await freshSchema('bench_catalog');
 const redisPrefix = `${uniqueName('bench_catalog')}:`;
 const sink = await otlpSink();
@@ -236,6 +267,9 @@ const metrics: Metrics = {
   // the lowest constant rate tried, so the figures are there even when no step met p99 < 100 ms
   l1_first_step_rps: Math.round(steps.find((s) => s.mode === 'l1')?.rps ?? 0),
   l1_first_step_p99_ms: steps.find((s) => s.mode === 'l1')?.p99 ?? 0,
+  // the same hop with bare node:http and undici, nothing else: the ceiling this machine puts on rps
+  floor_bare_proxy_rps: Math.round(floorRps.proxyRps),
+  floor_bare_upstream_rps: Math.round(floorRps.upstreamRps),
   target_rps: TARGET_RPS,
   meets_target: l1 && l1.rps >= TARGET_RPS ? 1 : 0,
 };
