@@ -1,18 +1,20 @@
+import { LanternError } from '../errors.js';
+
 /**
- * Typed errors thrown by the resilience tools. Each has a stable `code` for programmatic checks
+ * Typed errors thrown by the resilience tools, all LanternErrors. Each has a stable `code` for programmatic checks
  * (`err.code === 'ECIRCUITOPEN'`) and keeps the standard `name` (the class name), so logs and
  * `instanceof` work as usual. `operation` is the `name` option the tool was created with.
  */
-export abstract class ResilienceError extends Error {
-  abstract readonly code: string;
+export abstract class ResilienceError extends LanternError {
+  /** Each subclass narrows it to its own literal (its field initialiser replaces the generic code). */
+  abstract override readonly code: string;
   constructor(
     message: string,
     /** The tool's `name` option (e.g. "payments-api"), also the `name` metric label. */
     readonly operation: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = new.target.name;
+    super('ERESILIENCE', message, options);
   }
 }
 

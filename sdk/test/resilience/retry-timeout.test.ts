@@ -1,6 +1,6 @@
 import test from 'ava';
 import { uniqueName } from '@lantern/testkit';
-import { TimeoutError, fullJitterDelay, isRetryableError, retry, withTimeout, ResilienceConfigError } from '../../src/index.js';
+import { LanternError, TimeoutError, fullJitterDelay, isRetryableError, retry, withTimeout, ResilienceConfigError } from '../../src/index.js';
 import { inSpan, metricValue, setUpTracing } from './helpers.js';
 
 const { tracer, exporter } = setUpTracing();
@@ -159,6 +159,7 @@ test('withTimeout: throws TimeoutError, aborts the signal, counts and records an
   const te = err as TimeoutError;
   t.is(te.code, 'ETIMEOUT');
   t.is(te.name, 'TimeoutError');
+  t.true(te instanceof LanternError, 'one base class for every SDK error');
   t.is(te.operation, name);
   t.is(te.timeoutMs, 20);
   t.true(seen?.aborted);
