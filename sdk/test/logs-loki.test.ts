@@ -56,3 +56,42 @@ test('Loki gets labels service/level/env only, trace ids as structured metadata;
   t.is(stdoutLine?.trace_id, ids.traceId, 'stdout keeps the ids as plain fields');
   t.is(stdoutLine?.password, '[REDACTED]');
 });
+
+test('a push Loki refuses for a while (503) is retried, not dropped', async (t) => {
+  const pushes: LokiPush[] = [];
+  let refused = 0;
+  const loki = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      // Loki restarting: the first two pushes fail
+      if (refused < 2) {
+        refused++;
+        res.writeHead(503).end('Ingester not ready');
+        return;
+      }
+      pushes.push(JSON.parse(body) as LokiPush);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => loki.listen(0, '127.0.0.1', r));
+  t.teardown(() => loki.close());
+  const receiver = await startOtlpReceiver();
+  t.teardown(() => receiver.close());
+
+  const app = runFixture('./loki-app.ts', {
+    OTEL_SERVICE_NAME: 'sdk-loki-retry-test',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    LOKI_URL: `http://127.0.0.1:${(loki.address() as AddressInfo).port}`,
+  });
+  t.teardown(() => app.kill());
+  await app.message((m) => m.type === 'ready', 'fixture ready');
+  // delivered by the batch timer's push and its retries, while the service keeps running
+  await waitFor(() => pushes.some((p) => p.streams.some((s) => s.values.some(([, line]) => line.includes('to loki')))), {
+    what: `the line at Loki after ${refused} refusals (stderr ${app.stderr()})`,
+    timeoutMs: 20_000,
+  });
+  t.is(refused, 2);
+  app.child.kill('SIGTERM');
+  t.is((await app.exited).code, 0, app.stderr());
+});
