@@ -127,3 +127,21 @@ test('spans dropped by a full export queue are reported in the service log, not 
   t.truthy(drop, `no drop warning in ${JSON.stringify(app.logs().map((l) => l.msg))}`);
   t.is(drop?.level, 'warn');
 });
+
+test('OTEL_EXPORTER_OTLP_PROTOCOL=http/json exports the spans as OTLP JSON', async (t) => {
+  const receiver = await startOtlpReceiver();
+  t.teardown(() => receiver.close());
+  const app = runFixture('./exporter-none-app.ts', {
+    OTEL_SERVICE_NAME: 'json-export',
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+  });
+  t.teardown(() => app.kill());
+  const msg = await app.message<{ traceId: string }>((m) => m.type === 'span', 'span message');
+  app.child.kill('SIGTERM');
+  t.is((await app.exited).code, 0, app.stderr());
+  const spans = await receiver.waitForSpans((all) => all.some((s) => s.name === 'unexported work'));
+  t.is(spans.find((s) => s.name === 'unexported work')?.traceId, msg.traceId);
+  t.true(receiver.formats().length > 0);
+  t.true(receiver.formats().every((f) => f === 'json'), `formats: ${receiver.formats().join(',')}`);
+});

@@ -9,6 +9,8 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import Koa from 'koa';
 import Router from '@koa/router';
 import { koaTracing } from '../src/koa/tracing.js';
+import { startOtlpReceiver } from '@lantern/testkit';
+import { runFixture } from './fixtures/spawn.js';
 
 const exporter = new InMemorySpanExporter();
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -66,4 +68,21 @@ test.serial('thrown error: ERROR status, exception event, 500; 4xx and unmatched
   t.is(missing?.attributes['http.response.status_code'], 404);
   t.is(nope?.name, 'GET unmatched', 'never the raw path');
   t.is(nope?.attributes['http.route'], undefined);
+});
+
+test.serial("httpServerSpans 'instrumentation': one SERVER span from OpenTelemetry's http + koa instrumentation, named by route", async (t) => {
+  const receiver = await startOtlpReceiver();
+  t.teardown(() => receiver.close());
+  const app = runFixture('./instrumentation-spans-app.ts', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, { preload: false });
+  t.teardown(() => app.kill());
+  const res = await app.message<{ status: number; traceId: string; body: unknown }>((m) => m.type === 'response', 'response message');
+  t.is((await app.exited).code, 0, app.stderr());
+  t.is(res.status, 200);
+  t.deepEqual(res.body, { id: '42' });
+  const spans = await receiver.waitForSpans((all) => all.some((s) => s.traceId === res.traceId && s.kind === 'server'));
+  const server = spans.filter((s) => s.traceId === res.traceId && s.kind === 'server');
+  t.is(server.length, 1, 'koaTracing() is off: no second SERVER span');
+  t.is(server[0]?.scope.name, '@opentelemetry/instrumentation-http');
+  t.is(server[0]?.attributes['http.route'], '/items/:id');
+  t.is(server[0]?.name, 'GET /items/:id');
 });

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeTraces, otlpFormat, OtlpDecodeError, type DecodedSpan } from '@lantern/collector';
+import { decodeTraces, otlpFormat, OtlpDecodeError, type DecodedSpan, type OtlpFormat } from '@lantern/collector';
 import { waitFor, type WaitOptions } from './wait.js';
 
 export interface OtlpReceiver {
@@ -8,6 +8,8 @@ export interface OtlpReceiver {
   url: string;
   /** Every span received so far, in arrival order. */
   spans(): DecodedSpan[];
+  /** The encoding of each export request received, in arrival order. */
+  formats(): OtlpFormat[];
   /** Resolves with all spans once `pred(spans)` holds (polls; generous default timeout). */
   waitForSpans(pred: (spans: DecodedSpan[]) => boolean, opts?: WaitOptions): Promise<DecodedSpan[]>;
   close(): Promise<void>;
@@ -22,6 +24,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 /** An OTLP/HTTP traces endpoint on 127.0.0.1 (protobuf or JSON) that keeps what it receives, for tests. */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const received: DecodedSpan[] = [];
+  const formats: OtlpFormat[] = [];
   const server = createServer((req, res) => {
     void (async () => {
       const format = otlpFormat(req.headers['content-type']);
@@ -35,6 +38,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
       try {
         received.push(...decodeTraces(await readBody(req), format));
+        formats.push(format);
         // an empty ExportTraceServiceResponse is a valid answer in both encodings
         res.writeHead(200, { 'content-type': format === 'json' ? 'application/json' : 'application/x-protobuf' }).end(format === 'json' ? '{}' : '');
       } catch (err) {
@@ -47,6 +51,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     spans: () => [...received],
+    formats: () => [...formats],
     waitForSpans: (pred, opts) => waitFor(() => (pred(received) ? [...received] : undefined), { what: 'spans at the OTLP receiver', ...opts }),
     close: () =>
       new Promise<void>((resolve) => {
