@@ -1,6 +1,6 @@
 // LOKI_URL set: lines go to stdout and, through pino-loki in a worker thread, to Loki. The Loki push
 // API is played by an HTTP server in this process (the app runs in a child, as a service would).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startOtlpReceiver, waitFor } from '@lantern/testkit';
@@ -10,12 +10,22 @@ interface LokiPush {
   streams: { stream: Record<string, string>; values: [string, string, Record<string, string>?][] }[];
 }
 
-test('Loki gets labels service/level/env only, trace ids as structured metadata; flushed by shutdown', async (t) => {
+/**
+ * Plays Loki's push API and a trace receiver in this process, and runs loki-app.ts as a service
+ * pointed at both. `refuseFirst` pushes are answered 503, as by a Loki that is restarting.
+ */
+async function lokiAndApp(t: ExecutionContext, env: Record<string, string>, refuseFirst = 0) {
   const pushes: LokiPush[] = [];
+  let refused = 0;
   const loki = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
+      if (refused < refuseFirst) {
+        refused++;
+        res.writeHead(503).end('Ingester not ready');
+        return;
+      }
       if (req.method === 'POST' && req.url === '/loki/api/v1/push') pushes.push(JSON.parse(body) as LokiPush);
       res.writeHead(204).end();
     });
@@ -24,14 +34,17 @@ test('Loki gets labels service/level/env only, trace ids as structured metadata;
   t.teardown(() => loki.close());
   const receiver = await startOtlpReceiver();
   t.teardown(() => receiver.close());
-
   const app = runFixture('./loki-app.ts', {
-    OTEL_SERVICE_NAME: 'sdk-loki-test',
-    DEPLOYMENT_ENVIRONMENT: 'test',
+    ...env,
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     LOKI_URL: `http://127.0.0.1:${(loki.address() as AddressInfo).port}`,
   });
   t.teardown(() => app.kill());
+  return { app, pushes, refused: () => refused };
+}
+
+test('Loki gets labels service/level/env only, trace ids as structured metadata; flushed by shutdown', async (t) => {
+  const { app, pushes } = await lokiAndApp(t, { OTEL_SERVICE_NAME: 'sdk-loki-test', DEPLOYMENT_ENVIRONMENT: 'test' });
   const ids = await app.message<{ traceId: string; spanId: string }>((m) => m.type === 'ready', 'fixture ready');
   app.child.kill('SIGTERM');
   t.is((await app.exited).code, 0, app.stderr());
@@ -58,40 +71,14 @@ test('Loki gets labels service/level/env only, trace ids as structured metadata;
 });
 
 test('a push Loki refuses for a while (503) is retried, not dropped', async (t) => {
-  const pushes: LokiPush[] = [];
-  let refused = 0;
-  const loki = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      // Loki restarting: the first two pushes fail
-      if (refused < 2) {
-        refused++;
-        res.writeHead(503).end('Ingester not ready');
-        return;
-      }
-      pushes.push(JSON.parse(body) as LokiPush);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => loki.listen(0, '127.0.0.1', r));
-  t.teardown(() => loki.close());
-  const receiver = await startOtlpReceiver();
-  t.teardown(() => receiver.close());
-
-  const app = runFixture('./loki-app.ts', {
-    OTEL_SERVICE_NAME: 'sdk-loki-retry-test',
-    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-    LOKI_URL: `http://127.0.0.1:${(loki.address() as AddressInfo).port}`,
-  });
-  t.teardown(() => app.kill());
+  const { app, pushes, refused } = await lokiAndApp(t, { OTEL_SERVICE_NAME: 'sdk-loki-retry-test' }, 2);
   await app.message((m) => m.type === 'ready', 'fixture ready');
   // delivered by the batch timer's push and its retries, while the service keeps running
   await waitFor(() => pushes.some((p) => p.streams.some((s) => s.values.some(([, line]) => line.includes('to loki')))), {
-    what: `the line at Loki after ${refused} refusals (stderr ${app.stderr()})`,
+    what: `the line at Loki after ${refused()} refusals (stderr ${app.stderr()})`,
     timeoutMs: 20_000,
   });
-  t.is(refused, 2);
+  t.is(refused(), 2);
   app.child.kill('SIGTERM');
   t.is((await app.exited).code, 0, app.stderr());
 });
