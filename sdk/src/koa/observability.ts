@@ -9,6 +9,7 @@ import { enableHttpClientMetrics } from '../metrics/http-client.js';
 import { HttpServerMetrics, UNMATCHED_ROUTE } from '../metrics/http-server.js';
 import type { ExemplarLabels } from '../metrics/exemplars.js';
 import { renderMetrics } from '../metrics/exposition.js';
+import { traceMixin } from '../logs/logger.js';
 import { defaultRegistry } from '../metrics/registry.js';
 import { collectRuntimeMetrics } from '../metrics/runtime.js';
 import { toSafeError } from './errors.js';
@@ -236,8 +237,10 @@ function accessLog(logger: Logger, ctx: Context, o: RequestOutcome): void {
  */
 function accessLoggerOf(logger: Logger): Logger {
   const access = logger.child({}, { redact: [] });
-  // pino has no child option for the mixin; its exported symbol is the supported way to reach it
-  (access as unknown as Record<symbol, unknown>)[pino.symbols.mixinSym] = undefined;
+  // pino has no child option for the mixin; its exported symbol is the supported way to reach it.
+  // Only the SDK's own trace mixin is dropped: a logger with a mixin of its own keeps it.
+  const slots = access as unknown as Record<symbol, unknown>;
+  if (slots[pino.symbols.mixinSym] === traceMixin) slots[pino.symbols.mixinSym] = undefined;
   return access;
 }
 
