@@ -23,7 +23,7 @@ import { pathGuard, proxy, routeTemplate } from './proxy.js';
 import { rateLimit } from './rate-limit.js';
 import { MOUNTS, isPublic, pathPattern, proxyTarget } from './routing.js';
 import { cachingSigner, cachingVerifier } from './token-cache.js';
-import { Upstreams } from './upstreams.js';
+import { Upstreams, type UpstreamName } from './upstreams.js';
 
 /** Issuer of the internal tokens the gateway signs. */
 export const GATEWAY_SERVICE_NAME = 'gateway';
@@ -55,6 +55,21 @@ function documented(route: AnyRoute, path: string): DocumentedRoute {
   return { route, path, public: isPublic(route.method, samplePath(path)) };
 }
 
+/**
+ * A service's routes at their gateway paths, keeping only those the gateway really forwards there:
+ * a route the mounts do not reach (the recommendation service's internal /views, say) is not part
+ * of the public API and must not be documented as if it were.
+ */
+function proxied(upstream: UpstreamName, serviceRoutes: readonly AnyRoute[], gatewayPath: (path: string) => string): DocumentedRoute[] {
+  return serviceRoutes
+    .map((route) => ({ route, path: gatewayPath(route.path) }))
+    .filter(({ route, path }) => {
+      const target = proxyTarget(samplePath(path));
+      return target?.upstream === upstream && target.path === samplePath(route.path);
+    })
+    .map(({ route, path }) => documented(route, path));
+}
+
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, telemetry, redis } = deps;
   const verifier: AccessTokenVerifier = cachingVerifier(createAccessTokenVerifier(config.JWT_SECRET), { max: config.TOKEN_CACHE_MAX });
@@ -69,9 +84,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       [
         ...routes.map((r) => documented(r, r.path)),
         // every proxied service's routes, from their own zod schemas, at their gateway paths
-        ...productRouteDocs.map((r) => documented(r, `/api${r.path}`)),
-        ...userRouteDocs.map((r) => documented(r, gatewayPathOfUserRoute(r.path))),
-        ...recommendationRouteDocs.map((r) => documented(r, `/api${r.path}`)),
+        ...proxied('product', productRouteDocs, (path) => `/api${path}`),
+        ...proxied('user', userRouteDocs, gatewayPathOfUserRoute),
+        ...proxied('recommendation', recommendationRouteDocs, (path) => `/api${path}`),
       ],
       {
         title: 'Lantern shop API',

@@ -217,4 +217,5 @@ test('/api/docs is an OpenAPI 3.1 document built from the route schemas', async 
   t.truthy(paths['/api/users/me/addresses/{id}']?.delete);
   t.truthy(paths['/api/recommendations']?.get?.parameters.find((p: { name: string }) => p.name === 'limit'));
   t.falsy(paths['/auth/login'], 'no upstream-internal paths');
+  t.falsy(paths['/api/views'], 'routes the gateway does not forward are not documented');
 });
