@@ -183,16 +183,18 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
       payload = JSON.stringify(ro.body);
       headers['content-type'] = 'application/json';
     }
+    // the breaker's signal is the timeout's parent: the one signal undici gets aborts on either
     const run = (signal: AbortSignal) =>
       withTimeout(
         async (timeoutSignal) => {
-          const res = await undiciRequest(url, { method, headers, body: payload, dispatcher: agent, signal: AbortSignal.any([signal, timeoutSignal]) });
+          const res = await undiciRequest(url, { method, headers, body: payload, dispatcher: agent, signal: timeoutSignal });
           // a 5xx body is read as JSON whatever the caller wants: it explains the failure in logs
           if (res.statusCode >= 500) throw new UpstreamStatusError(res.statusCode, await readBody(res));
           return { status: res.statusCode, headers: res.headers, body: await read(res) };
         },
         ro.timeoutMs ?? opts.timeoutMs ?? 2_000,
         `http:${name}`,
+        { signal },
       );
     // 4xx come back as values, so a client's bad input never trips the breaker
     return breaker ? breaker.execute(run) : run(new AbortController().signal);
