@@ -2,7 +2,7 @@
 // The same Koa routes with no telemetry and with the Lantern SDK fully on (100% sampling, spans exported
 // over OTLP/HTTP protobuf to a local sink, access log per request, RED metrics with exemplars), measured
 // side by side in one run, with autocannon on the same machine. Runs alternate (bare, sdk, bare, sdk …)
-// so drift in the machine's speed hits both sides alike.
+// so drift in the machine's speed hits both sides alike; three rounds by default.
 //
 // Four views of the same cost:
 // - saturation (50 connections, closed loop): the issue's trivial_ratio and io_ratio. Both routes are
@@ -23,7 +23,7 @@ import { report } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SATURATION_CONNECTIONS = 50;
 const LOW_CONNECTIONS = 4;
 const EQUAL_LOAD_RPS = 4000;
@@ -145,6 +145,8 @@ const rows = Object.fromEntries(
   ]),
 );
 const eq = `trivial ${EQUAL_LOAD_RPS} rps`;
+// each round ran bare and SDK back to back: the spread of the per-round ratios shows the machine's noise
+const roundRatios = (key: string) => (runs[`${key}/sdk`] ?? []).map((r, i) => r.rps / (runs[`${key}/bare`]?.[i]?.rps ?? Number.NaN));
 await report(
   'sdk-overhead',
   {
@@ -152,6 +154,8 @@ await report(
     sdk_rps: Math.round(avg('trivial/sdk', 'rps')),
     trivial_ratio: avg('trivial/sdk', 'rps') / avg('trivial/bare', 'rps'),
     io_ratio: avg('io/sdk', 'rps') / avg('io/bare', 'rps'),
+    trivial_ratio_min: Math.min(...roundRatios('trivial')),
+    trivial_ratio_max: Math.max(...roundRatios('trivial')),
     bare_p99_ms: avg('trivial/bare', 'p99'),
     sdk_p99_ms: avg('trivial/sdk', 'p99'),
     cpu_us_per_request_added: avg(`${eq}/sdk`, 'cpuUsPerReq') - avg(`${eq}/bare`, 'cpuUsPerReq'),
