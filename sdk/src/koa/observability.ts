@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { enableHttpClientMetrics } from '../metrics/http-client.js';
 import { HttpServerMetrics, UNMATCHED_ROUTE } from '../metrics/http-server.js';
-import type { ExemplarLabels } from '../metrics/exemplars.js';
+import { exemplarLabelsOf } from '../metrics/exemplars.js';
 import { renderMetrics } from '../metrics/exposition.js';
 import { traceMixin } from '../logs/logger.js';
 import { defaultRegistry } from '../metrics/registry.js';
@@ -149,16 +149,12 @@ export function koaObservability(opts: KoaObservabilityOptions): Middleware {
     const status = ctx.status;
     const matched = (ctx as MatchedRouteContext)._matchedRoute;
     const route = matched !== undefined ? String(matched) : (routeOf?.(ctx) ?? UNMATCHED_ROUTE);
-    serverMetrics.record(method, route, status, durationMs / 1000, exemplarOf(traced));
+    // null, not undefined: the span was read above; no second AsyncLocalStorage lookup
+    serverMetrics.record(method, route, status, durationMs / 1000, exemplarLabelsOf(traced) ?? null);
     // middleware that answers an error itself (no throw) can explain it in ctx.state.error
     failure ??= (ctx.state as { error?: unknown }).error;
     accessLog(status >= 500 ? logger : accessLogger, ctx, { method, route, status, durationMs, failure, traced });
   };
-}
-
-/** Exemplar for the request's span: only a sampled span is exported, and so worth linking to. */
-function exemplarOf(sc: SpanContext | undefined): ExemplarLabels | null {
-  return sc !== undefined && (sc.traceFlags & TraceFlags.SAMPLED) !== 0 ? { trace_id: sc.traceId, span_id: sc.spanId } : null;
 }
 
 function setTraceHeaders(ctx: Context, sc: SpanContext): void {

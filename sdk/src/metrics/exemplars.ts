@@ -1,4 +1,4 @@
-import { TraceFlags, trace } from '@opentelemetry/api';
+import { TraceFlags, trace, type SpanContext } from '@opentelemetry/api';
 import type { Histogram, LabelValues } from 'prom-client';
 
 export interface ExemplarLabels {
@@ -11,10 +11,12 @@ export interface ExemplarLabels {
  * exemplar pointing at a trace that was never exported would lead on-call to a dead end.
  */
 export function activeExemplarLabels(): ExemplarLabels | undefined {
-  const span = trace.getActiveSpan();
-  if (span === undefined) return undefined;
-  const sc = span.spanContext();
-  if ((sc.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
+  return exemplarLabelsOf(trace.getActiveSpan()?.spanContext());
+}
+
+/** Exemplar labels for a span context already at hand (same rule: sampled spans only). */
+export function exemplarLabelsOf(sc: SpanContext | undefined): ExemplarLabels | undefined {
+  if (sc === undefined || (sc.traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
   return { trace_id: sc.traceId, span_id: sc.spanId };
 }
 
