@@ -49,13 +49,8 @@ export interface ServiceResponse<T> {
 
 type Body<S> = S extends z.ZodType ? z.output<S> : unknown;
 
-/** An upstream answer passed on untouched (see ServiceClient.forward): the bytes and their type. */
-export interface ForwardedResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  /** Undefined when the upstream sent no body. */
-  body: Buffer | undefined;
-}
+/** An upstream answer passed on untouched (see ServiceClient.forward): its bytes, undefined when it sent none. */
+export type ForwardedResponse = ServiceResponse<Buffer | undefined>;
 
 export interface ServiceClient {
   readonly name: string;
@@ -81,12 +76,6 @@ class UpstreamStatusError extends Error {
   constructor(readonly status: number, readonly upstreamBody: unknown) {
     super(`upstream answered ${status}`);
   }
-}
-
-interface RawResponse<B = unknown> {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: B;
 }
 
 type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
@@ -170,7 +159,7 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
           isFailure: () => true,
         });
 
-  async function attempt<B>(method: ClientMethod, url: URL, ro: RequestOptions<z.ZodType | undefined>, read: (res: UndiciResponse) => Promise<B>): Promise<RawResponse<B>> {
+  async function attempt<B>(method: ClientMethod, url: URL, ro: RequestOptions<z.ZodType | undefined>, read: (res: UndiciResponse) => Promise<B>): Promise<ServiceResponse<B>> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       ...ro.headers,
@@ -201,7 +190,7 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
   }
 
   /** Every attempt (retries, breaker, timeout) of one call; failures become UpstreamError. */
-  async function call<B>(method: ClientMethod, path: string, ro: RequestOptions<z.ZodType | undefined>, read: (res: UndiciResponse) => Promise<B>): Promise<{ url: URL; res: RawResponse<B> }> {
+  async function call<B>(method: ClientMethod, path: string, ro: RequestOptions<z.ZodType | undefined>, read: (res: UndiciResponse) => Promise<B>): Promise<{ url: URL; res: ServiceResponse<B> }> {
     const url = new URL(path.replace(/^\/*/, ''), base.href.endsWith('/') ? base : `${base.href}/`);
     for (const [k, v] of Object.entries(ro.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const retryable = IDEMPOTENT.has(method) || Boolean(ro.idempotencyKey);
