@@ -9,13 +9,13 @@
 // Redis) and uncached (every read hits Postgres). Everything shares this machine's cores.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freshSchema, infra, uniqueName, waitFor } from '@lantern/testkit';
-import { report, type Metrics } from './lib.js';
+import { otlpSink, report, type Metrics } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -39,16 +39,6 @@ interface Step {
   pass: boolean;
   /** Status code → count, and transport errors/timeouts, to tell overload (504/timeouts) from bugs. */
   outcomes: string;
-}
-
-/** An OTLP endpoint that accepts and discards spans, so the SDK pays the real export cost. */
-async function otlpSink(): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 async function freePort(): Promise<number> {

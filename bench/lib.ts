@@ -1,4 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,4 +35,18 @@ export async function report(name: string, metrics: Metrics, extraRows?: Record<
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`wrote ${file}`);
   return result;
+}
+
+/**
+ * An OTLP endpoint on loopback that accepts and discards spans, so the benchmarked services pay the real
+ * export cost; counts the bytes it received.
+ */
+export async function otlpSink(): Promise<{ server: Server; url: string; bytes: () => number }> {
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bytes: () => bytes };
 }

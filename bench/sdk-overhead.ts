@@ -14,12 +14,10 @@
 //   the cleanest overhead figure (cpu_us_per_request_added).
 // - one layer at a time, and plain OpenTelemetry http + koa instrumentation for comparison.
 import { fork, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { report } from './lib.js';
+import { otlpSink, report } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
@@ -31,17 +29,6 @@ const EQUAL_LOAD_RPS = 4000;
 type Mode = 'bare' | 'sdk' | 'otel';
 interface Load { connections: number; rate?: number }
 interface Run { rps: number; meanMs: number; p99: number; cpuUsPerReq: number; errors: number }
-
-/** An OTLP endpoint that accepts and discards spans, so the SDK pays the real export cost. */
-async function otlpSink(): Promise<{ server: Server; url: string; bytes: () => number }> {
-  let bytes = 0;
-  const server = createServer((req, res) => {
-    req.on('data', (c: Buffer) => (bytes += c.length));
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bytes: () => bytes };
-}
 
 const PRELOAD: Record<Mode, string[]> = {
   bare: [],
