@@ -1,5 +1,5 @@
 // The pipeline core: config validation names the key, fan-out, reload without losing data.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -16,7 +16,7 @@ const base = (key: string, src = key) => ({
   service: { pipelines: { traces: { receivers: [`test_source/${src}`], exporters: [`test_sink/${key}`] } } },
 });
 
-async function configError(t: import('ava').ExecutionContext, doc: Record<string, unknown>, key: string, message: RegExp) {
+async function configError(t: ExecutionContext, doc: Record<string, unknown>, key: string, message: RegExp) {
   const err = await t.throwsAsync(() => startTestCollector(doc), { instanceOf: ConfigError });
   t.is(err?.key, key);
   t.regex(err?.message ?? '', message);
