@@ -46,7 +46,8 @@ const SERVICES = {
 } as const;
 
 let root: protobuf.Root | undefined;
-function requestType(signal: keyof typeof SERVICES): protobuf.Type {
+/** The protobufjs type of an Export*ServiceRequest (the Root is loaded once, shared by decoder and encoder). */
+export function requestType(signal: keyof typeof SERVICES): protobuf.Type {
   if (!root) {
     const r = new protobuf.Root();
     r.resolvePath = (_origin, target) => join(PROTO_DIR, target);
