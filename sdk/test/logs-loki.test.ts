@@ -14,13 +14,15 @@ interface LokiPush {
  * Plays Loki's push API and a trace receiver in this process, and runs loki-app.ts as a service
  * pointed at both. `refuseFirst` pushes are answered 503, as by a Loki that is restarting.
  */
-async function lokiAndApp(t: ExecutionContext, env: Record<string, string>, refuseFirst = 0) {
+async function lokiAndApp(t: ExecutionContext, env: Record<string, string>, refuseFirst = 0, userinfo = '') {
   const pushes: LokiPush[] = [];
+  const auths: (string | undefined)[] = [];
   let refused = 0;
   const loki = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
+      auths.push(req.headers.authorization);
       if (refused < refuseFirst) {
         refused++;
         res.writeHead(503).end('Ingester not ready');
@@ -37,10 +39,10 @@ async function lokiAndApp(t: ExecutionContext, env: Record<string, string>, refu
   const app = runFixture('./loki-app.ts', {
     ...env,
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-    LOKI_URL: `http://127.0.0.1:${(loki.address() as AddressInfo).port}`,
+    LOKI_URL: `http://${userinfo}127.0.0.1:${(loki.address() as AddressInfo).port}`,
   });
   t.teardown(() => app.kill());
-  return { app, pushes, refused: () => refused };
+  return { app, pushes, auths, refused: () => refused };
 }
 
 test('Loki gets labels service/level/env only, trace ids as structured metadata; flushed by shutdown', async (t) => {
@@ -81,4 +83,11 @@ test('a push Loki refuses for a while (503) is retried, not dropped', async (t) 
   t.is(refused(), 2);
   app.child.kill('SIGTERM');
   t.is((await app.exited).code, 0, app.stderr());
+});
+
+test("credentials in LOKI_URL are sent as basic auth (the collector's Loki receiver checks them)", async (t) => {
+  const { app, pushes, auths } = await lokiAndApp(t, { OTEL_SERVICE_NAME: 'sdk-loki-auth-test' }, 0, 'lantern:s3cr%2Ft@');
+  await app.message((m) => m.type === 'ready', 'fixture ready');
+  await waitFor(() => pushes.length > 0 || undefined, { what: `a push (stderr ${app.stderr()})`, timeoutMs: 20_000 });
+  t.is(auths[0], `Basic ${Buffer.from('lantern:s3cr/t').toString('base64')}`);
 });

@@ -41,11 +41,21 @@ const LOKI_LEVELS = { trace: 'debug', debug: 'debug', info: 'info', warn: 'warni
 
 const closers = new WeakMap<Logger, () => Promise<void>>();
 
+/** Credentials in LOKI_URL (http://user:token@host:3100) become basic auth, so the URL sent and logged has none. */
+export function lokiEndpoint(lokiUrl: string): { host: string; basicAuth?: { username: string; password: string } } {
+  const url = new URL(lokiUrl);
+  if (!url.username && !url.password) return { host: lokiUrl };
+  const basicAuth = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  url.username = '';
+  url.password = '';
+  return { host: url.toString().replace(/\/$/, ''), basicAuth };
+}
+
 function lokiStream(opts: LoggerOptions, lokiUrl: string): DestinationStream & NodeJS.EventEmitter {
   return pino.transport({
     target: fileURLToPath(new URL('./loki-target.mjs', import.meta.url)),
     options: {
-      host: lokiUrl,
+      ...lokiEndpoint(lokiUrl),
       // only bounded labels: never put ids or user data here (each value is a new Loki stream)
       labels: { service: opts.service, env: opts.env ?? 'development' },
       levelMap: LOKI_LEVELS,
