@@ -1,6 +1,9 @@
 // A customer journey through the gateway, then what Prometheus saw of it.
 const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
 const prometheus = process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
+// the collector's trace page (or a Jaeger UI): each step prints the link to its trace
+const traceUi = process.env.TRACE_UI_URL ?? 'http://127.0.0.1:16686';
+const steps: { step: string; traceId: string }[] = [];
 
 async function call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; traceId: string | null; json: unknown }> {
   const res = await fetch(`${gateway}${path}`, {
@@ -10,7 +13,9 @@ async function call(method: string, path: string, body?: unknown, token?: string
   });
   const text = await res.text();
   const json = text ? (JSON.parse(text) as unknown) : null;
-  console.log(`${method.padEnd(4)} ${path.padEnd(48)} → ${res.status}  trace ${res.headers.get('x-trace-id') ?? '-'}`);
+  const traceId = res.headers.get('x-trace-id');
+  console.log(`${method.padEnd(4)} ${path.padEnd(48)} → ${res.status}  ${traceId ? `${traceUi}/trace/${traceId}` : 'no trace'}`);
+  if (traceId) steps.push({ step: `${method} ${path}`, traceId });
   return { status: res.status, traceId: res.headers.get('x-trace-id'), json };
 }
 
@@ -42,3 +47,13 @@ console.log('\nRequests seen by Prometheus (service, route, status → count):')
 for (const r of (body.data?.result ?? []).sort((a, b) => (a.metric.service ?? '').localeCompare(b.metric.service ?? ''))) {
   console.log(`  ${(r.metric.service ?? '').padEnd(15)} ${(r.metric.route ?? '').padEnd(34)} ${r.metric.status_code}  ${r.value[1]}`);
 }
+
+// The collector decides on a trace once its spans stop arriving (decision_wait, 5 s locally): then each
+// step's trace is in the store, whole. Say which ones are, so a broken link is never a surprise.
+await new Promise((r) => setTimeout(r, 6000));
+let stored = 0;
+for (const { traceId } of steps) {
+  const res = await fetch(`${traceUi}/api/traces/${traceId}`).catch(() => undefined);
+  if (res?.ok) stored++;
+}
+console.log(`\nTraces in the collector: ${stored} of ${steps.length} journey steps (${traceUi}/)`);

@@ -11,6 +11,19 @@ mkdir -p "$RUN" "$LOGS" "$TARGETS"
 # name:port, in start order (the gateway last: it needs the others)
 SERVICES=(user:8081 product:8082 recommendation:8087 gateway:8080)
 
+stop_collector() {
+  local f="$RUN/collector.pid"
+  [[ -f $f ]] || return 0
+  local pid; pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"   # flushes the sampler and persists the trace store
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$pid" 2>/dev/null || true
+    echo "demo: collector stopped"
+  fi
+  rm -f "$f"
+}
+
 stop_services() {
   for entry in "${SERVICES[@]}"; do
     local name=${entry%%:*} f="$RUN/shop-${entry%%:*}.pid"
@@ -27,7 +40,7 @@ stop_services() {
   done
 }
 
-if [[ "${1:-}" == down ]]; then stop_services; exit 0; fi
+if [[ "${1:-}" == down ]]; then stop_services; stop_collector; exit 0; fi
 
 bash scripts/setup.sh
 bash infra/infra.sh up
@@ -38,20 +51,36 @@ if [[ ! -f $SECRETS ]]; then
   umask 077
   printf 'JWT_SECRET=%s\nINTERNAL_AUTH_SECRET=%s\n' "$(openssl rand -hex 32)" "$(openssl rand -hex 32)" >"$SECRETS"
 fi
+# the services' token for the collector (added to secrets made by an older demo)
+grep -q '^COLLECTOR_TOKEN=' "$SECRETS" || printf 'COLLECTOR_TOKEN=%s\n' "$(openssl rand -hex 32)" >>"$SECRETS"
 set -a; . "$SECRETS"; set +a
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
 export DEPLOYMENT_ENVIRONMENT=demo KAFKAJS_NO_PARTITIONER_WARNING=1
-# No trace backend runs without Docker yet: spans still correlate logs and exemplars, but are not exported.
-export OTEL_TRACES_EXPORTER="${OTEL_TRACES_EXPORTER:-none}"
+# Spans (OTLP) and log lines (Loki push) go to the local collector, which is also the trace backend.
+export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318
+export OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer $COLLECTOR_TOKEN"
+export LOKI_URL="http://lantern:$COLLECTOR_TOKEN@127.0.0.1:3100"
+export TRACE_UI_URL=http://127.0.0.1:16686
 export USER_SERVICE_URL=http://127.0.0.1:8081 PRODUCT_SERVICE_URL=http://127.0.0.1:8082 RECOMMENDATION_SERVICE_URL=http://127.0.0.1:8087
 export SEED_ON_START=true
 # last-resort recommendations: three products of the deterministic seed catalogue
 export RECO_STATIC_PRODUCTS=acf3aa20-f6ac-5f29-99f1-265ce8cc6003,0a3b72b0-7d61-572b-8605-d717c27f4461,43c4da0e-481d-5e3f-846d-0d6bcc50232a
 
-stop_services   # a re-run restarts the shop with the current code
+stop_services   # a re-run restarts the shop (and the collector) with the current code
+stop_collector
+# exec: the pid written is the collector's own
+( exec node --import tsx collector/src/main.ts --config collector/config/local.yaml ) >"$LOGS/collector.log" 2>&1 </dev/null &
+echo $! >"$RUN/collector.pid"
+echo "demo: starting the collector (OTLP :4318, Loki push :3100, traces :16686; log $LOGS/collector.log)"
+for _ in $(seq 1 120); do
+  curl -fsS -m 2 http://127.0.0.1:8888/readyz >/dev/null 2>&1 && break
+  kill -0 "$(cat "$RUN/collector.pid")" 2>/dev/null || { tail -30 "$LOGS/collector.log" >&2; echo "demo: the collector exited; see $LOGS/collector.log" >&2; exit 1; }
+  sleep 0.5
+done
+curl -fsS -m 2 http://127.0.0.1:8888/readyz >/dev/null || { echo "demo: the collector is not ready; see $LOGS/collector.log" >&2; exit 1; }
 for entry in "${SERVICES[@]}"; do
   name=${entry%%:*}; port=${entry##*:}
   # exec: the pid written is the service's own, and no shell keeps this script's stdout open
@@ -72,6 +101,8 @@ node --import tsx scripts/demo-journey.ts
 cat <<EOM
 
 The shop is running: gateway http://127.0.0.1:8080 (OpenAPI at /api/docs), Prometheus http://127.0.0.1:9090.
-Logs (JSON, with trace_id on every line): $LOGS/shop-*.log
-Stop the shop: npm run demo -- down     Stop the infrastructure: npm run infra -- down
+Traces: http://127.0.0.1:16686/ (recent and failing traces; Jaeger's query API for Grafana or the Jaeger UI)
+Span metrics and service graph: http://127.0.0.1:8889/metrics; the collector's health: http://127.0.0.1:8888/metrics
+Logs (JSON, with trace_id on every line): $LOGS/shop-*.log, and in the collector: http://127.0.0.1:16686/api/logs?service=gateway
+Stop the shop and the collector: npm run demo -- down     Stop the infrastructure: npm run infra -- down
 EOM
