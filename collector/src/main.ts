@@ -19,6 +19,9 @@ try {
   throw err;
 }
 
+// for benchmarks and scripts that start the collector on port 0: one JSON line with every listening URL
+if (process.env.LANTERN_COLLECTOR_PRINT_ENDPOINTS === '1') process.stdout.write(`${JSON.stringify(collector.endpoints())}\n`);
+
 process.on('SIGHUP', () => {
   collector.reload().catch((err: unknown) => {
     collector.host.logger.error({ err }, 'config reload failed; the running config is kept');
