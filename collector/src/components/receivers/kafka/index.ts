@@ -1,13 +1,15 @@
-// STUB: replaced by the real component. Keeps the registry and typecheck whole meanwhile.
-import { z } from 'zod';
+// The kafka receiver: reads OTLP protobuf messages (as the kafka exporter writes them) from Kafka topics
+// in a consumer group, so several collectors can share the partitions of one topic.
 import type { ReceiverFactory } from '../../../pipeline/types.js';
+import { configSchema, type KafkaReceiverConfig } from './config.js';
+import { KafkaReceiver } from './receiver.js';
 
-export const factory: ReceiverFactory<Record<string, unknown>> = {
+export const factory: ReceiverFactory<KafkaReceiverConfig> = {
   kind: 'receiver',
   type: 'kafka',
   signals: ['traces', 'logs', 'metrics'],
-  configSchema: z.record(z.string(), z.unknown()),
-  create() {
-    throw new Error('receiver kafka is not implemented yet');
+  configSchema,
+  create({ id, config, host, consumers }) {
+    return new KafkaReceiver(id, config, host, consumers);
   },
 };
