@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
@@ -45,9 +46,16 @@ const SERVICES = {
   metrics: 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
 } as const;
 
+/**
+ * How deep AnyValue may nest (kvlist/array inside kvlist/array …). Real telemetry stays within a few
+ * levels; the cap keeps a hostile payload from costing deep recursion (protobufjs separately stops
+ * at 100 message levels).
+ */
+export const MAX_ANY_VALUE_DEPTH = 32;
+
 let root: protobuf.Root | undefined;
-/** The protobufjs type of an Export*ServiceRequest (the Root is loaded once, shared by decoder and encoder). */
-export function requestType(signal: keyof typeof SERVICES): protobuf.Type {
+/** The OTLP schema, loaded once and shared by decoder and encoder. */
+function otlpRoot(): protobuf.Root {
   if (!root) {
     const r = new protobuf.Root();
     r.resolvePath = (_origin, target) => join(PROTO_DIR, target);
@@ -57,7 +65,29 @@ export function requestType(signal: keyof typeof SERVICES): protobuf.Type {
     );
     root = r;
   }
-  return root.lookupType(SERVICES[signal]);
+  return root;
+}
+
+/** The protobufjs type of an Export*ServiceRequest (the Root is loaded once, shared by decoder and encoder). */
+export function requestType(signal: keyof typeof SERVICES): protobuf.Type {
+  return otlpRoot().lookupType(SERVICES[signal]);
+}
+
+/** Any message type of the OTLP schema by its full name, e.g. `opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse`. */
+export function otlpType(fullName: string): protobuf.Type {
+  return otlpRoot().lookupType(fullName);
+}
+
+/**
+ * protobufjs decodes string fields without checking them; proto3 requires valid UTF-8 (the Go
+ * collector rejects it), so strings are checked here and a bad one fails the whole request.
+ */
+class Utf8CheckingReader extends protobuf.Reader {
+  override string(): string {
+    const bytes = this.bytes();
+    if (!isUtf8(bytes)) throw new Error('a string field is not valid UTF-8');
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  }
 }
 
 // ---- raw object access (protobufjs toObject output and OTLP/JSON have the same camelCase shape) ----
@@ -74,8 +104,20 @@ const num = (v: unknown, fallback = 0): number => {
   return fallback;
 };
 const optNum = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : num(v));
-/** Nanosecond timestamps: fixed64, kept as decimal strings. */
-const nanos = (v: unknown): string => (typeof v === 'number' ? BigInt(Math.trunc(v)).toString() : typeof v === 'string' && v !== '' ? v : '0');
+const DECIMAL_U64 = /^\d{1,20}$/;
+/** Nanosecond timestamps: fixed64, kept as decimal strings. Anything else is a decode error (later stages do BigInt arithmetic). */
+function nanos(v: unknown): string {
+  if (v === undefined || v === null || v === '') return '0';
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return BigInt(Math.trunc(v)).toString();
+  if (typeof v === 'string' && DECIMAL_U64.test(v)) return v.replace(/^0+(?=\d)/, '');
+  throw new OtlpDecodeError(`${describe(v)} is not a valid nanosecond timestamp (an unsigned integer, as a decimal string or number)`);
+}
+
+/** A short, safe rendering of a hostile value for an error message. */
+function describe(v: unknown): string {
+  const s = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' ? (Array.isArray(v) ? 'an array' : 'an object') : String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
 
 const HEX_ID = /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{16})$/;
 
@@ -93,23 +135,29 @@ function int64(v: unknown): number | string {
   return Number.isSafeInteger(n) ? n : String(v);
 }
 
-function anyValue(v: unknown): OtlpValue {
+function anyValue(v: unknown, depth = 0): OtlpValue {
   const a = obj(v);
   if ('stringValue' in a) return String(a.stringValue);
   if ('boolValue' in a) return Boolean(a.boolValue);
   if ('intValue' in a) return int64(a.intValue);
   if ('doubleValue' in a) return num(a.doubleValue);
-  if ('arrayValue' in a) return arr(obj(a.arrayValue).values).map(anyValue);
-  if ('kvlistValue' in a) return attributes(obj(a.kvlistValue).values);
+  if ('arrayValue' in a || 'kvlistValue' in a) {
+    if (depth >= MAX_ANY_VALUE_DEPTH) throw new OtlpDecodeError(`an AnyValue is nested deeper than ${MAX_ANY_VALUE_DEPTH} levels (arrayValue/kvlistValue)`);
+    if ('arrayValue' in a) return arr(obj(a.arrayValue).values).map((x) => anyValue(x, depth + 1));
+    return attributes(obj(a.kvlistValue).values, depth + 1);
+  }
   if ('bytesValue' in a) return String(a.bytesValue);
   return null;
 }
 
-function attributes(list: unknown): Attributes {
+function attributes(list: unknown, depth = 0): Attributes {
   const out: Attributes = {};
   for (const kv of arr(list)) {
     const { key, value } = obj(kv);
-    if (typeof key === 'string') out[key] = anyValue(value);
+    if (typeof key !== 'string') continue;
+    // a plain assignment to "__proto__" would replace the prototype instead of adding the attribute
+    if (key === '__proto__') Object.defineProperty(out, key, { value: anyValue(value, depth), enumerable: true, writable: true, configurable: true });
+    else out[key] = anyValue(value, depth);
   }
   return out;
 }
@@ -325,9 +373,13 @@ function toMetric(m: Raw, res: ResourceInfo, sc: Scope, enc: IdEncoding): Decode
 
 function toRaw(signal: keyof typeof SERVICES, body: Uint8Array | string, format: OtlpFormat): { raw: Raw; enc: IdEncoding } {
   if (format === 'json') {
+    let text: string;
+    if (typeof body === 'string') text = body;
+    else if (isUtf8(body)) text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    else throw new OtlpDecodeError(`OTLP/JSON ${signal} request body is not valid UTF-8`);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+      parsed = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch (err) {
       throw new OtlpDecodeError(`OTLP/JSON ${signal} request body is not valid JSON`, { cause: err });
     }
@@ -338,7 +390,7 @@ function toRaw(signal: keyof typeof SERVICES, body: Uint8Array | string, format:
   }
   const type = requestType(signal);
   try {
-    const message = type.decode(typeof body === 'string' ? Buffer.from(body, 'binary') : body);
+    const message = type.decode(new Utf8CheckingReader(typeof body === 'string' ? Buffer.from(body, 'binary') : body));
     // longs as decimal strings (nanosecond times exceed 2^53), bytes as base64 (ids converted to hex later)
     const raw = type.toObject(message, { longs: String, enums: Number, bytes: String, defaults: false });
     return { raw, enc: 'base64' };
