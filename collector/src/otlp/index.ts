@@ -1,2 +1,3 @@
 export { decodeTraces, decodeLogs, decodeMetrics, otlpFormat, OtlpDecodeError, type OtlpFormat } from './codec.js';
+export { encodeTraces, encodeLogs, encodeMetrics } from './encode.js';
 export type * from './types.js';

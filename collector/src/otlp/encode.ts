@@ -1,0 +1,339 @@
+// Decoded items → OTLP Export*ServiceRequest (protobuf, or OTLP/JSON), the inverse of codec.ts.
+// Speed matters (every exported item passes through here), so the request is built as plain objects in
+// the shape protobufjs's generated encoder reads and handed to Type.encode directly: no fromObject, no
+// verify. Items are grouped by resource object, then scope object (the codec shares them by reference).
+import { requestType, type OtlpFormat } from './codec.js';
+import type {
+  Attributes,
+  DecodedLogRecord,
+  DecodedMetric,
+  DecodedSpan,
+  Exemplar,
+  ExponentialHistogramPoint,
+  HistogramPoint,
+  NumberPoint,
+  OtlpValue,
+  ResourceInfo,
+  Scope,
+  SpanKindName,
+  StatusCodeName,
+  SummaryPoint,
+  Temporality,
+} from './types.js';
+
+type Raw = Record<string, unknown>;
+
+/**
+ * How scalar fields are written: protobufjs wants bytes for ids and numbers or {low, high} for 64-bit
+ * integers; OTLP/JSON wants hex ids and 64-bit integers as decimal strings.
+ */
+interface Flavour {
+  json: boolean;
+  /** A hex trace/span id; undefined when absent (the field is left out). */
+  id(hex: string | undefined): unknown;
+  /** A fixed64/int64 held as a decimal string (nanosecond times, int64 attribute values). */
+  long(decimal: string): unknown;
+  /** A 64-bit count held as a number (histogram counts). */
+  count(n: number): unknown;
+  double(n: number): unknown;
+}
+
+const TWO_23 = 8_388_608;
+const TWO_32 = 4_294_967_296;
+/** Above this, hi·1953125 exceeds 2^53 (values past ~4.6e18, i.e. after the year 2116 as nanoseconds). */
+const MAX_FAST_HI = Math.floor(Number.MAX_SAFE_INTEGER / 1_953_125);
+
+/** A decimal string → what protobufjs's LongBits.from accepts without the Long library: a number, or {low, high}. */
+function longBits(decimal: string): number | { low: number; high: number } {
+  // up to 15 digits is always a safe integer
+  if (decimal.length <= 15) return Number(decimal);
+  if (decimal.length > 19 || decimal.charCodeAt(0) === 45 /* - */) return bigLongBits(decimal);
+  // value = hi·10^9 + lo = (hi·1953125)·2^9 + lo, every product exact in a double (nanosecond times: no BigInt)
+  const hi = Number(decimal.slice(0, -9));
+  if (hi > MAX_FAST_HI) return bigLongBits(decimal);
+  const lo = Number(decimal.slice(-9));
+  const x = hi * 1_953_125;
+  const a = (x % TWO_23) * 512 + lo;
+  const low = a % TWO_32;
+  const high = Math.floor(x / TWO_23) + Math.floor(a / TWO_32);
+  return { low: low | 0, high: high | 0 };
+}
+
+const MASK_64 = (1n << 64n) - 1n;
+function bigLongBits(decimal: string): { low: number; high: number } {
+  const b = BigInt(decimal) & MASK_64; // two's complement for negative int64
+  return { low: Number(b & 0xffff_ffffn) | 0, high: Number(b >> 32n) | 0 };
+}
+
+const PROTO: Flavour = {
+  json: false,
+  id: (hex) => (hex ? Buffer.from(hex, 'hex') : undefined),
+  long: longBits,
+  count: (n) => n,
+  double: (n) => n,
+};
+
+const JSON_FLAVOUR: Flavour = {
+  json: true,
+  id: (hex) => hex || undefined,
+  long: (decimal) => decimal,
+  count: (n) => String(n),
+  // proto3 JSON spells the non-finite doubles as strings
+  double: (n) => (Number.isFinite(n) ? n : Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity'),
+};
+
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+
+/**
+ * The codec decodes an int64 beyond 2^53 to its decimal string (a Number would lose digits), so a
+ * canonical integer string that is not a safe integer but fits int64 is written back as intValue. Every
+ * other string stays a string, and decode(encode(x)) returns x either way.
+ */
+function isInt64String(v: string): boolean {
+  if (v.length < 16 || v.length > 20 || !/^-?[1-9]\d*$/.test(v)) return false;
+  const b = BigInt(v);
+  return (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)) && b >= INT64_MIN && b <= INT64_MAX;
+}
+
+function anyValue(v: OtlpValue | Uint8Array, f: Flavour): Raw {
+  switch (typeof v) {
+    case 'string':
+      return isInt64String(v) ? { intValue: f.long(v) } : { stringValue: v };
+    case 'number':
+      if (Number.isSafeInteger(v)) return { intValue: f.json ? String(v) : v };
+      return { doubleValue: f.double(v) };
+    case 'boolean':
+      return { boolValue: v };
+    default:
+      if (v === null) return {};
+      if (Array.isArray(v)) return { arrayValue: { values: v.map((x) => anyValue(x, f)) } };
+      // not produced by the codec (bytes decode to base64 strings), but a component may hold real bytes
+      if (v instanceof Uint8Array) return { bytesValue: f.json ? Buffer.from(v).toString('base64') : v };
+      return { kvlistValue: { values: keyValues(v, f) } };
+  }
+}
+
+function keyValues(attrs: Attributes, f: Flavour): Raw[] {
+  const out: Raw[] = [];
+  for (const key in attrs) out.push({ key, value: anyValue(attrs[key]!, f) });
+  return out;
+}
+
+function resourceBlock(r: ResourceInfo, f: Flavour): Raw {
+  const block: Raw = { resource: { attributes: keyValues(r.attributes, f) } };
+  if (r.schemaUrl) block.schemaUrl = r.schemaUrl;
+  return block;
+}
+
+function scopeOf(s: Scope, f: Flavour): Raw {
+  const out: Raw = { name: s.name, attributes: keyValues(s.attributes, f) };
+  if (s.version) out.version = s.version;
+  return out;
+}
+
+/** resource object → scope object → items, in first-seen order. */
+function group<T extends { resource: ResourceInfo; scope: Scope }>(items: readonly T[]): Map<ResourceInfo, Map<Scope, T[]>> {
+  const byResource = new Map<ResourceInfo, Map<Scope, T[]>>();
+  let lastResource: ResourceInfo | undefined;
+  let lastScope: Scope | undefined;
+  let lastList: T[] = [];
+  for (const item of items) {
+    // consecutive items usually share resource and scope: skip the map lookups
+    if (item.scope === lastScope && item.resource === lastResource) {
+      lastList.push(item);
+      continue;
+    }
+    let byScope = byResource.get(item.resource);
+    if (!byScope) byResource.set(item.resource, (byScope = new Map()));
+    let list = byScope.get(item.scope);
+    if (!list) byScope.set(item.scope, (list = []));
+    list.push(item);
+    lastResource = item.resource;
+    lastScope = item.scope;
+    lastList = list;
+  }
+  return byResource;
+}
+
+function request<T extends { resource: ResourceInfo; scope: Scope }>(
+  items: readonly T[],
+  keys: { resource: string; scope: string; item: string },
+  f: Flavour,
+  toItem: (item: T, f: Flavour) => Raw,
+): Raw {
+  const blocks: Raw[] = [];
+  for (const [resource, byScope] of group(items)) {
+    const block = resourceBlock(resource, f);
+    const scopes: Raw[] = [];
+    for (const [scope, list] of byScope) {
+      const out = new Array<Raw>(list.length);
+      for (let i = 0; i < list.length; i++) out[i] = toItem(list[i]!, f);
+      scopes.push({ scope: scopeOf(scope, f), [keys.item]: out });
+    }
+    block[keys.scope] = scopes;
+    blocks.push(block);
+  }
+  return { [keys.resource]: blocks };
+}
+
+function serialize(signal: 'traces' | 'logs' | 'metrics', req: Raw, format: OtlpFormat): Uint8Array {
+  if (format === 'json') return Buffer.from(JSON.stringify(req), 'utf8');
+  return requestType(signal).encode(req).finish();
+}
+
+// ---- traces ----
+
+const KIND: Record<SpanKindName, number> = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
+const STATUS: Record<StatusCodeName, number> = { unset: 0, ok: 1, error: 2 };
+
+function spanOf(s: DecodedSpan, f: Flavour): Raw {
+  const out: Raw = {
+    traceId: f.id(s.traceId),
+    spanId: f.id(s.spanId),
+    flags: s.flags,
+    name: s.name,
+    kind: KIND[s.kind] ?? 0,
+    startTimeUnixNano: f.long(s.startTimeUnixNano),
+    endTimeUnixNano: f.long(s.endTimeUnixNano),
+    attributes: keyValues(s.attributes, f),
+    droppedAttributesCount: s.droppedAttributesCount,
+    status: s.status.message ? { code: STATUS[s.status.code] ?? 0, message: s.status.message } : { code: STATUS[s.status.code] ?? 0 },
+  };
+  if (s.parentSpanId) out.parentSpanId = f.id(s.parentSpanId);
+  if (s.traceState) out.traceState = s.traceState;
+  if (s.events.length > 0) {
+    out.events = s.events.map((e) => ({ name: e.name, timeUnixNano: f.long(e.timeUnixNano), attributes: keyValues(e.attributes, f) }));
+  }
+  if (s.links.length > 0) {
+    out.links = s.links.map((l) => {
+      const link: Raw = { traceId: f.id(l.traceId), spanId: f.id(l.spanId), attributes: keyValues(l.attributes, f) };
+      if (l.traceState) link.traceState = l.traceState;
+      return link;
+    });
+  }
+  return out;
+}
+
+/** Spans → ExportTraceServiceRequest (protobuf by default, or OTLP/JSON with hex ids and integer enums). */
+export function encodeTraces(spans: readonly DecodedSpan[], format: OtlpFormat = 'protobuf'): Uint8Array {
+  const f = format === 'json' ? JSON_FLAVOUR : PROTO;
+  return serialize('traces', request(spans, { resource: 'resourceSpans', scope: 'scopeSpans', item: 'spans' }, f, spanOf), format);
+}
+
+// ---- logs ----
+
+function logOf(l: DecodedLogRecord, f: Flavour): Raw {
+  const out: Raw = {
+    timeUnixNano: f.long(l.timeUnixNano),
+    observedTimeUnixNano: f.long(l.observedTimeUnixNano),
+    severityNumber: l.severityNumber,
+    attributes: keyValues(l.attributes, f),
+    flags: l.flags,
+  };
+  if (l.body !== null && l.body !== undefined) out.body = anyValue(l.body, f);
+  if (l.severityText) out.severityText = l.severityText;
+  if (l.traceId) out.traceId = f.id(l.traceId);
+  if (l.spanId) out.spanId = f.id(l.spanId);
+  if (l.eventName) out.eventName = l.eventName;
+  return out;
+}
+
+/** Log records → ExportLogsServiceRequest. */
+export function encodeLogs(records: readonly DecodedLogRecord[], format: OtlpFormat = 'protobuf'): Uint8Array {
+  const f = format === 'json' ? JSON_FLAVOUR : PROTO;
+  return serialize('logs', request(records, { resource: 'resourceLogs', scope: 'scopeLogs', item: 'logRecords' }, f, logOf), format);
+}
+
+// ---- metrics ----
+
+const TEMPORALITY: Record<Temporality, number> = { unspecified: 0, delta: 1, cumulative: 2 };
+
+function exemplarsOf(list: readonly Exemplar[], f: Flavour): Raw[] {
+  return list.map((e) => {
+    const out: Raw = { timeUnixNano: f.long(e.timeUnixNano), asDouble: f.double(e.value), filteredAttributes: keyValues(e.filteredAttributes, f) };
+    if (e.traceId) out.traceId = f.id(e.traceId);
+    if (e.spanId) out.spanId = f.id(e.spanId);
+    return out;
+  });
+}
+
+function pointBase(p: NumberPoint | HistogramPoint | ExponentialHistogramPoint | SummaryPoint, f: Flavour): Raw {
+  return { attributes: keyValues(p.attributes, f), startTimeUnixNano: f.long(p.startTimeUnixNano), timeUnixNano: f.long(p.timeUnixNano), flags: p.flags };
+}
+
+/** Values are written as doubles: the decoded form keeps no int/double distinction, and a double holds both. */
+function numberPoint(p: NumberPoint, f: Flavour): Raw {
+  const out = pointBase(p, f);
+  out.asDouble = f.double(p.value);
+  if (p.exemplars.length > 0) out.exemplars = exemplarsOf(p.exemplars, f);
+  return out;
+}
+
+function optionalStats(out: Raw, p: { sum?: number; min?: number; max?: number }, f: Flavour): Raw {
+  if (p.sum !== undefined) out.sum = f.double(p.sum);
+  if (p.min !== undefined) out.min = f.double(p.min);
+  if (p.max !== undefined) out.max = f.double(p.max);
+  return out;
+}
+
+function histogramPoint(p: HistogramPoint, f: Flavour): Raw {
+  const out = pointBase(p, f);
+  out.count = f.count(p.count);
+  out.bucketCounts = p.bucketCounts.map((c) => f.count(c));
+  out.explicitBounds = p.explicitBounds.map((b) => f.double(b));
+  if (p.exemplars.length > 0) out.exemplars = exemplarsOf(p.exemplars, f);
+  return optionalStats(out, p, f);
+}
+
+function expHistogramPoint(p: ExponentialHistogramPoint, f: Flavour): Raw {
+  const out = pointBase(p, f);
+  out.count = f.count(p.count);
+  out.scale = p.scale;
+  out.zeroCount = f.count(p.zeroCount);
+  out.zeroThreshold = f.double(p.zeroThreshold);
+  out.positive = { offset: p.positive.offset, bucketCounts: p.positive.bucketCounts.map((c) => f.count(c)) };
+  out.negative = { offset: p.negative.offset, bucketCounts: p.negative.bucketCounts.map((c) => f.count(c)) };
+  if (p.exemplars.length > 0) out.exemplars = exemplarsOf(p.exemplars, f);
+  return optionalStats(out, p, f);
+}
+
+function summaryPoint(p: SummaryPoint, f: Flavour): Raw {
+  const out = pointBase(p, f);
+  out.count = f.count(p.count);
+  out.sum = f.double(p.sum);
+  out.quantileValues = p.quantileValues.map((q) => ({ quantile: f.double(q.quantile), value: f.double(q.value) }));
+  return out;
+}
+
+function metricOf(m: DecodedMetric, f: Flavour): Raw {
+  const out: Raw = { name: m.name };
+  if (m.description) out.description = m.description;
+  if (m.unit) out.unit = m.unit;
+  switch (m.type) {
+    case 'gauge':
+      out.gauge = { dataPoints: m.dataPoints.map((p) => numberPoint(p, f)) };
+      break;
+    case 'sum':
+      out.sum = { dataPoints: m.dataPoints.map((p) => numberPoint(p, f)), aggregationTemporality: TEMPORALITY[m.temporality] ?? 0, isMonotonic: m.isMonotonic };
+      break;
+    case 'histogram':
+      out.histogram = { dataPoints: m.dataPoints.map((p) => histogramPoint(p, f)), aggregationTemporality: TEMPORALITY[m.temporality] ?? 0 };
+      break;
+    case 'exponentialHistogram':
+      out.exponentialHistogram = { dataPoints: m.dataPoints.map((p) => expHistogramPoint(p, f)), aggregationTemporality: TEMPORALITY[m.temporality] ?? 0 };
+      break;
+    case 'summary':
+      out.summary = { dataPoints: m.dataPoints.map((p) => summaryPoint(p, f)) };
+      break;
+    case 'empty':
+      break;
+  }
+  return out;
+}
+
+/** Metrics → ExportMetricsServiceRequest. */
+export function encodeMetrics(metrics: readonly DecodedMetric[], format: OtlpFormat = 'protobuf'): Uint8Array {
+  const f = format === 'json' ? JSON_FLAVOUR : PROTO;
+  return serialize('metrics', request(metrics, { resource: 'resourceMetrics', scope: 'scopeMetrics', item: 'metrics' }, f, metricOf), format);
+}
