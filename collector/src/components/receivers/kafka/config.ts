@@ -24,6 +24,8 @@ export const configSchema = z
     heartbeat_interval: duration().default(3000),
     /** Bytes per fetch request (kafkajs maxBytes); a partition's record batch larger than this is still returned whole. */
     max_fetch_size: z.number().int().min(1).default(1_048_576),
+    /** How long the broker holds a fetch open waiting for data; also how soon a resumed partition is read again. */
+    max_fetch_wait: duration().default(250),
   })
   .refine((c) => c.heartbeat_interval < c.session_timeout, { message: 'heartbeat_interval must be shorter than session_timeout', path: ['heartbeat_interval'] });
 

@@ -116,6 +116,7 @@ export class KafkaReceiver implements Receiver {
       sessionTimeout: this.config.session_timeout,
       heartbeatInterval: this.config.heartbeat_interval,
       maxBytes: this.config.max_fetch_size,
+      maxWaitTimeInMs: this.config.max_fetch_wait,
       allowAutoTopicCreation: false,
     });
     this.consumer = c;
