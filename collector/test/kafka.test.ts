@@ -7,8 +7,9 @@ import { decodeTraces, encodeTraces, type DecodedMetric, type DecodedSpan } from
 import { pino } from 'pino';
 import { Collector } from '../src/collector.js';
 import { metricValue, selfMetrics, startTestCollector, testConfig } from './support/collector.js';
-import { BROKER, produceRaw, readTopic } from './support/kafka.js';
+import { BROKER, produceRaw, readTopic, waitForBalancedGroup } from './support/kafka.js';
 import { sink } from './support/sink.js';
+import './support/slow-sink.js';
 import { source } from './support/source.js';
 import { logRecord, newSpanId, newTraceId, resourceOf, span } from './support/spans.js';
 
@@ -226,4 +227,78 @@ test('a missing topic: sends are retried until it exists, then everything arrive
   t.is(await metric(c, 'otelcol_exporter_send_failed_spans_total', { exporter: 'kafka/late' }), 0);
   const raw = await readTopic(topic, 2);
   t.deepEqual(raw.flatMap((r) => decodeTraces(r.message.value!).map((s) => s.spanId)).sort(), spans.map((s) => s.spanId).sort());
+});
+
+test('two sampling collectors in one group: every trace is decided whole in exactly one of them', async (t) => {
+  const topic = await freshTopic('collector-kafka-scale', 4);
+  const groupId = uniqueName('g-sampling');
+  const sampling = (n: number) => ({
+    receivers: { [`kafka/samp${n}`]: { brokers: [BROKER], group_id: groupId, initial_offset: 'earliest', traces: { topic } } },
+    processors: { [`tail_sampling/samp${n}`]: { decision_wait: '2s', policies: [{ name: 'all', type: 'always_sample' }] } },
+    exporters: { [`test_sink/samp${n}`]: {} },
+    service: { pipelines: { traces: { receivers: [`kafka/samp${n}`], processors: [`tail_sampling/samp${n}`], exporters: [`test_sink/samp${n}`] } } },
+  });
+  const s1 = await startTestCollector(sampling(1));
+  t.teardown(() => s1.shutdown());
+  const s2 = await startTestCollector(sampling(2));
+  t.teardown(() => s2.shutdown());
+  // a member joining later would take partitions (and half-buffered traces) from the other
+  await waitForBalancedGroup(groupId, 2);
+
+  const front = await startTestCollector(exporterDoc('samp', { traces: topic }));
+  t.teardown(() => front.shutdown());
+  const traces = Array.from({ length: 200 }, () => newTraceId());
+  const sent = new Map<string, string>(); // spanId → traceId
+  // span k of every trace goes in source batch k (in chunks of 50 traces): each trace is spread over 5 batches
+  for (let k = 0; k < 5; k++) {
+    for (let i = 0; i < traces.length; i += 50) {
+      const batch = traces.slice(i, i + 50).map((traceId) => span({ traceId, name: `step${k}` }));
+      for (const s of batch) sent.set(s.spanId, s.traceId);
+      await source('test_source/samp').traces!.consume(batch);
+    }
+  }
+
+  const sinks = [sink('test_sink/samp1'), sink('test_sink/samp2')];
+  const uniqueSpans = () => new Set(sinks.flatMap((s) => s.traces.map((x) => x.spanId))).size;
+  await waitFor(() => uniqueSpans() >= sent.size, { what: `${sent.size} spans sampled`, timeoutMs: 90_000 });
+
+  const where = new Map<string, Set<number>>(); // traceId → sinks it reached
+  const spansOf = new Map<string, Set<string>>();
+  sinks.forEach((s, i) => {
+    for (const x of s.traces) {
+      where.set(x.traceId, (where.get(x.traceId) ?? new Set()).add(i));
+      spansOf.set(x.traceId, (spansOf.get(x.traceId) ?? new Set()).add(x.spanId));
+    }
+  });
+  t.is(where.size, traces.length);
+  const split = [...where].filter(([, at]) => at.size !== 1).map(([id]) => id);
+  t.deepEqual(split, [], 'no trace reached both sampling collectors');
+  t.true([...spansOf.values()].every((ids) => ids.size === 5), 'every trace complete');
+  const perSink = sinks.map((s) => new Set(s.traces.map((x) => x.traceId)).size);
+  t.true(perSink.every((n) => n > 0), `both collectors sampled traces (${perSink.join(' + ')})`);
+});
+
+test('shutdown lets the in-flight consume finish and commits it: the group resumes after it, nothing re-read', async (t) => {
+  const topic = await freshTopic('collector-kafka-shutdown');
+  const groupId = uniqueName('g-shutdown');
+  const first = [span({ name: 'first' }), span({ name: 'first' })];
+  await produceRaw(topic, [{ value: encodeTraces(first) }]);
+  const doc = (n: number) => ({
+    receivers: { [`kafka/down${n}`]: { brokers: [BROKER], group_id: groupId, initial_offset: 'earliest', traces: { topic } } },
+    exporters: { [`test_slow_sink/down${n}`]: { key: 'down', delay_ms: n === 1 ? 1500 : 0 } },
+    service: { pipelines: { traces: { receivers: [`kafka/down${n}`], exporters: [`test_slow_sink/down${n}`] } } },
+  });
+  const c1 = await startTestCollector(doc(1));
+  // the batch is fetched (lag reported) before it is handed to the slow sink: shut down while it is in flight
+  await waitFor(async () => (await selfMetrics(c1)).includes('otelcol_kafka_receiver_offset_lag{'), { what: 'a fetched batch' });
+  await c1.shutdown();
+  t.deepEqual(sink('down').traces.map((s) => s.spanId).sort(), first.map((s) => s.spanId).sort());
+  t.deepEqual(await committedOffsets(groupId, topic), [1]);
+
+  const second = [span({ name: 'second' })];
+  await produceRaw(topic, [{ value: encodeTraces(second) }]);
+  const c2 = await startTestCollector(doc(2));
+  t.teardown(() => c2.shutdown());
+  await waitFor(() => sink('down').traces.length >= 3, { what: 'the second message' });
+  t.deepEqual(sink('down').traces.map((s) => s.name), ['first', 'first', 'second']);
 });

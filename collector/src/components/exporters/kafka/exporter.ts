@@ -2,8 +2,7 @@
 // produces the request's messages with acks from every in-sync replica and an idempotent producer, so
 // a retried send does not write the same batch twice within a producer session.
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
-import { RetryableExportError } from '../../../exporterhelper/errors.js';
-import { createQueuedExporter, type ExportRequest } from '../../../exporterhelper/queued-exporter.js';
+import { createQueuedExporter, RetryableExportError, type ExportRequest } from '../../../exporterhelper/index.js';
 import { CONTENT_TYPE_HEADER, kafkaClient, OTLP_PROTO_CONTENT_TYPE, SIGNAL_HEADER } from '../../../kafka/client.js';
 import { CollectorError } from '../../../pipeline/errors.js';
 import type { Exporter, Host, Signal } from '../../../pipeline/types.js';
