@@ -1,13 +1,16 @@
-// STUB: replaced by the real component. Keeps the registry and typecheck whole meanwhile.
-import { z } from 'zod';
+// prometheus: serves, on GET /metrics (default 127.0.0.1:8889), the derived metrics of
+// host.derivedMetrics (spanmetrics, servicegraph: what Jaeger SPM and the service graph query) and every
+// metric that reaches it through a metrics pipeline, in Prometheus text or OpenMetrics with exemplars.
 import type { ExporterFactory } from '../../../pipeline/types.js';
+import { configSchema, type PrometheusConfig } from './config.js';
+import { PrometheusExporter } from './exporter.js';
 
-export const factory: ExporterFactory<Record<string, unknown>> = {
+export const factory: ExporterFactory<PrometheusConfig> = {
   kind: 'exporter',
   type: 'prometheus',
-  signals: ['traces', 'logs', 'metrics'],
-  configSchema: z.record(z.string(), z.unknown()),
-  create() {
-    throw new Error('exporter prometheus is not implemented yet');
+  signals: ['metrics'],
+  configSchema,
+  create({ id, config, host }) {
+    return new PrometheusExporter(id, config, host);
   },
 };
