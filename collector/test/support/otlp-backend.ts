@@ -49,9 +49,9 @@ export async function startOtlpBackend(opts: { port?: number; script?: ScriptedR
         try {
           let body = Buffer.concat(chunks);
           if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-          if (path === '/v1/traces') backend.spans.push(...decodeTraces(body, format));
-          else if (path === '/v1/logs') backend.logs.push(...decodeLogs(body, format));
-          else if (path === '/v1/metrics') backend.metrics.push(...decodeMetrics(body, format));
+          if (path.endsWith('/v1/traces')) backend.spans.push(...decodeTraces(body, format));
+          else if (path.endsWith('/v1/logs')) backend.logs.push(...decodeLogs(body, format));
+          else if (path.endsWith('/v1/metrics')) backend.metrics.push(...decodeMetrics(body, format));
         } catch (err) {
           res.writeHead(400, { 'content-type': 'text/plain' }).end(err instanceof Error ? err.message : 'bad request');
           return;
