@@ -18,7 +18,7 @@ main{padding:12px 16px}h1{font-size:20px;margin:8px 0}h2{font-size:16px;margin:1
 table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #e3e6eb;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#eef0f3;font-weight:600}.mono{font-family:ui-monospace,monospace;font-size:12px}
 .err{color:#b3261e;font-weight:600}.badge{display:inline-block;border-radius:3px;padding:0 4px;font-size:11px;background:#b3261e;color:#fff}
-.muted{color:#6b7280}nav a{margin-right:8px}
+.muted,.svc{color:#6b7280}nav a{margin-right:8px}
 .wf{background:#fff;border:1px solid #e3e6eb}.row{display:flex;border-bottom:1px solid #eef0f3;align-items:center}
 .row.error{background:#fdecea}.name{width:38%;padding:3px 6px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;box-sizing:border-box}
 .lane{position:relative;width:62%;height:18px}.bar{position:absolute;top:4px;height:10px;background:#3b82f6;border-radius:2px;min-width:2px}
