@@ -3,9 +3,10 @@
 import test from 'ava';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTopics, freshTopic, uniqueName, waitFor } from '@lantern/testkit';
-import { decodeTraces, encodeTraces, type DecodedMetric, type DecodedSpan } from '../src/otlp/index.js';
+import { decodeLogs, decodeTraces, encodeTraces, type DecodedMetric, type DecodedSpan } from '../src/otlp/index.js';
 import { pino } from 'pino';
 import { Collector } from '../src/collector.js';
+import { ConfigError } from '../src/pipeline/errors.js';
 import { metricValue, selfMetrics, startTestCollector, testConfig } from './support/collector.js';
 import { BROKER, produceRaw, readTopic, waitForBalancedGroup } from './support/kafka.js';
 import { sink } from './support/sink.js';
@@ -301,4 +302,40 @@ test('shutdown lets the in-flight consume finish and commits it: the group resum
   t.teardown(() => c2.shutdown());
   await waitFor(() => sink('down').traces.length >= 3, { what: 'the second message' });
   t.deepEqual(sink('down').traces.map((s) => s.name), ['first', 'first', 'second']);
+});
+
+test('config errors name the key; brokers may be one comma-separated string', async (t) => {
+  const bad = async (doc: Record<string, unknown>, key: string, message: RegExp) => {
+    const err = await t.throwsAsync(() => startTestCollector(doc), { instanceOf: ConfigError });
+    t.is(err?.key, key);
+    t.regex(err?.message ?? '', message);
+  };
+  await bad(exporterDoc('cfg', { traces: 'x' }, { encoding: 'otlp_json' }), 'exporters.kafka/cfg.encoding', /only "otlp_proto"/);
+  await bad(exporterDoc('cfg', { traces: 'x' }, { producer: { compression: 'zstd' } }), 'exporters.kafka/cfg.producer.compression', /none|gzip/);
+  await bad(exporterDoc('cfg', { traces: 'x' }, { tls: { ca_file: '/nonexistent/ca.pem' } }), 'exporters.kafka/cfg.tls.ca_file', /not readable/);
+  await bad(exporterDoc('cfg', { traces: 'x' }, { brokers: ['no-port'] }), 'exporters.kafka/cfg.brokers.0', /host:port/);
+  await bad(receiverDoc('cfg', { traces: 'x' }, 'g', { heartbeat_interval: '10s', session_timeout: '10s' }), 'receivers.kafka/cfg.heartbeat_interval', /shorter than session_timeout/);
+  await bad(receiverDoc('cfg', { traces: 'x' }, 'g', { initial_offset: 'oldest' }), 'receivers.kafka/cfg.initial_offset', /latest|earliest/);
+  const topic = await freshTopic('collector-kafka-cfg');
+  const c = await startTestCollector(receiverDoc('cfg', { traces: topic }, uniqueName('g'), { brokers: `${BROKER}, ${BROKER}` }));
+  t.teardown(() => c.shutdown());
+  await produceRaw(topic, [{ value: encodeTraces([span({ name: 'via string brokers' })]) }]);
+  await waitFor(() => sink('test_sink/cfg').traces.length === 1, { what: 'a span' });
+  t.pass();
+});
+
+test('log records are keyed by their trace id (unkeyed without one); metrics are unkeyed', async (t) => {
+  const topics = { logs: await freshTopic('collector-kafka-keyed-logs', 2), metrics: await freshTopic('collector-kafka-keyed-metrics') };
+  const c = await startTestCollector(exporterDoc('keyedlogs', topics));
+  t.teardown(() => c.shutdown());
+  const traceId = newTraceId();
+  await source('test_source/keyedlogs').logs!.consume([logRecord({ body: 'a', traceId }), logRecord({ body: 'plain' }), logRecord({ body: 'b', traceId })]);
+  await source('test_source/keyedlogs').metrics!.consume(someMetrics());
+  const logs = await readTopic(topics.logs, 2);
+  const byKey = new Map(logs.map((r) => [r.message.key?.toString() ?? null, decodeLogs(r.message.value!).map((l) => l.body)]));
+  t.deepEqual(byKey, new Map<string | null, unknown[]>([[traceId, ['a', 'b']], [null, ['plain']]]));
+  const metrics = await readTopic(topics.metrics, 1);
+  t.is(metrics.length, 1);
+  t.is(metrics[0]!.message.key, null);
+  t.is(metrics[0]!.message.headers?.['otlp-signal']?.toString(), 'metrics');
 });

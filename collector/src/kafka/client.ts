@@ -1,7 +1,7 @@
 // What the kafka exporter and the kafka receiver share: the connection settings (brokers, client id,
 // SASL, TLS) spelled as the OpenTelemetry Collector's kafka components spell them, the kafkajs client
 // built from them, kafkajs logs routed into the collector's logger, and the OTLP message headers.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -34,13 +34,24 @@ const sasl = z.strictObject({
   password: z.string(),
 });
 
+/** A file read when the client is built: checked at config time so a typo is a ConfigError naming the key. */
+const readableFile = () =>
+  z.string().refine((f) => {
+    try {
+      accessSync(f, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'file does not exist or is not readable');
+
 const tls = z.strictObject({
   /** true: plain TCP even though a tls block is present (the collector's configtls spelling). */
   insecure: z.boolean().default(false),
   insecure_skip_verify: z.boolean().default(false),
-  ca_file: z.string().optional(),
-  cert_file: z.string().optional(),
-  key_file: z.string().optional(),
+  ca_file: readableFile().optional(),
+  cert_file: readableFile().optional(),
+  key_file: readableFile().optional(),
   server_name_override: z.string().optional(),
 });
 
@@ -85,13 +96,19 @@ function saslOptions(s: z.output<typeof sasl>): SASLOptions {
   }
 }
 
+/**
+ * Warnings about choices made on purpose: the exporter limits the idempotent producer's own retries so a
+ * send fails back to the exporterhelper (which retries with backoff and can give up) instead of hanging.
+ */
+const EXPECTED_WARNINGS = [/^Limiting retries for the idempotent producer/];
+
 /** kafkajs logs into the collector's logger; its INFO is chatty (every join, pause, resume), so it goes to debug. */
 function logCreator(logger: Logger) {
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, ...fields } = log;
       if (level === logLevel.ERROR) logger.error(fields, `kafka: ${message}`);
-      else if (level === logLevel.WARN) logger.warn(fields, `kafka: ${message}`);
+      else if (level === logLevel.WARN && !EXPECTED_WARNINGS.some((re) => re.test(message))) logger.warn(fields, `kafka: ${message}`);
       else if (level === logLevel.INFO) logger.debug(fields, `kafka: ${message}`);
       else logger.trace(fields, `kafka: ${message}`);
     };

@@ -1,7 +1,7 @@
 // The kafka exporter: a queued exporter (exporterhelper: queue, retries, persistence) whose send()
 // produces the request's messages with acks from every in-sync replica and an idempotent producer, so
 // a retried send does not write the same batch twice within a producer session.
-import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { createQueuedExporter, RetryableExportError, type ExportRequest } from '../../../exporterhelper/index.js';
 import { CONTENT_TYPE_HEADER, kafkaClient, OTLP_PROTO_CONTENT_TYPE, SIGNAL_HEADER } from '../../../kafka/client.js';
 import { CollectorError } from '../../../pipeline/errors.js';
@@ -52,6 +52,9 @@ class KafkaSender {
   ) {
     this.kafka = kafkaClient(config, host.logger.child({ exporter: id }), { requestTimeoutMs: config.timeout });
     this.producer = this.kafka.producer({
+      // murmur2 of the key, as the Java client: a trace id maps to the same partition as from any Java producer
+      // (the contrib exporter's default, sarama's FNV-1a, maps differently: do not mix both on one topic)
+      createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,

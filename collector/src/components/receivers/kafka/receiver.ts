@@ -192,6 +192,8 @@ export class KafkaReceiver implements Receiver {
     }
     this.metrics.accepted(pending.signal, pending.items);
     p.resolveOffset(pending.lastOffset);
+    // within a long batch, commit at most every autoCommitInterval; the rest is committed when the batch ends
+    await p.commitOffsetsIfNecessary();
     await p.heartbeat();
     return true;
   }
