@@ -26,6 +26,8 @@ export interface HttpPost {
   signal: AbortSignal;
   /** How the backend is named in errors, e.g. "OTLP endpoint" or "Loki". */
   what: string;
+  /** Which failure statuses mean "later" (default: 429, 502, 503, 504, as the OTLP spec says). */
+  retryable?: (status: number) => boolean;
 }
 
 export interface HttpResponse {
@@ -61,7 +63,7 @@ export async function post(p: HttpPost): Promise<HttpResponse> {
   const contentType = String(res.headers['content-type'] ?? '');
   if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, contentType, body };
   const detail = `${p.what} ${safeUrl(p.url)} answered ${res.statusCode}${describeBody(body, contentType)}`;
-  if (RETRYABLE.has(res.statusCode)) {
+  if ((p.retryable ?? otlpRetryable)(res.statusCode)) {
     const retryAfterMs = parseRetryAfter(header(res.headers['retry-after']));
     throw new RetryableExportError(detail, retryAfterMs === undefined ? {} : { retryAfterMs });
   }
@@ -69,6 +71,7 @@ export async function post(p: HttpPost): Promise<HttpResponse> {
 }
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
+export const otlpRetryable = (status: number) => RETRYABLE.has(status);
 
 const header = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
