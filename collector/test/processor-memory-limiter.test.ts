@@ -19,10 +19,10 @@ const pipelineDoc = (key: string, processor: string, body: Record<string, unknow
   service: { pipelines: { traces: { receivers: [`test_source/${key}`], processors: [processor], exporters: [`test_sink/${key}`] } } },
 });
 
-/** A memory_limiter type whose RSS reading is `rss.bytes`. */
+/** A memory_limiter type whose RSS reading is `rss.bytes` (and V8's free heap `rss.freeHeap`). */
 function fakeLimiter(type: string, initialMiB: number) {
-  const rss = { bytes: initialMiB * MIB };
-  registerFactory(createMemoryLimiterFactory({ type, readRss: () => rss.bytes }));
+  const rss = { bytes: initialMiB * MIB, freeHeap: 0 };
+  registerFactory(createMemoryLimiterFactory({ type, readRss: () => rss.bytes, readFreeHeap: () => rss.freeHeap }));
   return rss;
 }
 
@@ -60,6 +60,24 @@ test('refuses above the soft limit (nothing reaches the sink), passes again once
   await waitFor(async () => (await state()) === 1, { intervalMs: 20, timeoutMs: 10_000 });
   await t.throwsAsync(consume, { instanceOf: RefusedError });
   t.is(sink('test_sink/ml1').traces.length, 2);
+});
+
+test('the soft limit is compared with RSS less free V8 heap; the hard limit with RSS itself', async (t) => {
+  // hard 100 MiB, soft 80 MiB
+  const rss = fakeLimiter('memory_limiter_fake4', 90);
+  rss.freeHeap = 20 * MIB;
+  const c = await startTestCollector(pipelineDoc('ml4', 'memory_limiter_fake4', { limit_mib: 100, spike_limit_mib: 20, check_interval: '10ms' }));
+  t.teardown(() => c.shutdown());
+  const state = async () => metricValue(await selfMetrics(c), 'otelcol_processor_memory_limiter_state', { processor: 'memory_limiter_fake4', pipeline: 'traces' });
+  // 90 MiB resident, 20 of it free heap: 70 MiB used, under the soft limit
+  await source('test_source/ml4').traces!.consume([span()]);
+  t.is(sink('test_sink/ml4').traces.length, 1);
+  // 110 MiB resident is over the hard limit however much of it is free heap
+  rss.bytes = 110 * MIB;
+  rss.freeHeap = 60 * MIB;
+  await waitFor(async () => (await state()) === 2, { intervalMs: 20, timeoutMs: 10_000 });
+  await t.throwsAsync(() => source('test_source/ml4').traces!.consume([span()]), { instanceOf: RefusedError });
+  t.is(sink('test_sink/ml4').traces.length, 1);
 });
 
 test('Retry-After follows check_interval, rounded up', async (t) => {

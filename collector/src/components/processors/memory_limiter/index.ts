@@ -5,15 +5,16 @@ import { RefusedError } from '../../../pipeline/errors.js';
 import { itemCount, type Processor, type ProcessorCreate, type ProcessorFactory, type Signal, type SignalData } from '../../../pipeline/types.js';
 import { configSchema, type MemoryLimiterConfig } from './config.js';
 import { computeLimits, totalMemoryBytes } from './limits.js';
-import { MemoryLimiter, type LimiterState } from './limiter.js';
+import { freeHeapBytes, MemoryLimiter, type LimiterState } from './limiter.js';
 
 export { configSchema, type MemoryLimiterConfig } from './config.js';
 
 /** Internal knobs, not part of the YAML: tests inject the measurement; a second type name lets them register a variant. */
 export interface MemoryLimiterFactoryOptions {
   type?: string;
-  /** Current RSS in bytes (default process.memoryUsage.rss). */
+  /** The process RSS in bytes (default process.memoryUsage.rss). When set, the free-heap correction is off (0) unless readFreeHeap is given too. */
   readRss?: () => number;
+  readFreeHeap?: () => number;
   /** Memory that percentages refer to (default: the lower of totalmem() and the cgroup limit). */
   totalMemory?: () => number;
 }
@@ -45,6 +46,7 @@ function createProcessor<S extends Signal>(ctx: ProcessorCreate<MemoryLimiterCon
     minGcIntervalSoftMs: config.min_gc_interval_when_soft_limited,
     minGcIntervalHardMs: config.min_gc_interval_when_hard_limited,
     readRss: options.readRss ?? (() => process.memoryUsage.rss()),
+    readFreeHeap: options.readFreeHeap ?? (options.readRss ? () => 0 : freeHeapBytes),
     gc: (globalThis as { gc?: () => void }).gc,
     logger: host.logger.child({ processor: id, pipeline }),
     onCheck: (state) => stateGauge.set(labels, STATE_VALUE[state]),
