@@ -8,7 +8,7 @@ import { registerFactory } from '../src/pipeline/registry.js';
 import { metricValue, selfMetrics, startTestCollector } from './support/collector.js';
 import { sink } from './support/sink.js';
 import { source } from './support/source.js';
-import { span } from './support/spans.js';
+import { logRecord, span } from './support/spans.js';
 
 const MIB = 1024 * 1024;
 
@@ -78,6 +78,30 @@ test('the soft limit is compared with RSS less free V8 heap; the hard limit with
   await waitFor(async () => (await state()) === 2, { intervalMs: 20, timeoutMs: 10_000 });
   await t.throwsAsync(() => source('test_source/ml4').traces!.consume([span()]), { instanceOf: RefusedError });
   t.is(sink('test_sink/ml4').traces.length, 1);
+});
+
+test('one limiter per processor id, shared by the pipelines that list it (one measurement, one GC)', async (t) => {
+  let reads = 0;
+  registerFactory(createMemoryLimiterFactory({ type: 'memory_limiter_fake5', readRss: () => (reads++, 90 * MIB) }));
+  const c = await startTestCollector({
+    receivers: { 'test_source/ml5': {} },
+    processors: { memory_limiter_fake5: { limit_mib: 100, spike_limit_mib: 20, check_interval: '1h' } },
+    exporters: { 'test_sink/ml5': {} },
+    service: {
+      pipelines: {
+        traces: { receivers: ['test_source/ml5'], processors: ['memory_limiter_fake5'], exporters: ['test_sink/ml5'] },
+        logs: { receivers: ['test_source/ml5'], processors: ['memory_limiter_fake5'], exporters: ['test_sink/ml5'] },
+      },
+    },
+  });
+  t.teardown(() => c.shutdown());
+  t.is(reads, 1);
+  await t.throwsAsync(() => source('test_source/ml5').traces!.consume([span()]), { instanceOf: RefusedError });
+  await t.throwsAsync(() => source('test_source/ml5').logs!.consume([logRecord()]), { instanceOf: RefusedError });
+  const m = await selfMetrics(c);
+  t.is(metricValue(m, 'otelcol_processor_memory_limiter_state', { processor: 'memory_limiter_fake5', pipeline: 'traces' }), 1);
+  t.is(metricValue(m, 'otelcol_processor_memory_limiter_state', { processor: 'memory_limiter_fake5', pipeline: 'logs' }), 1);
+  t.is(metricValue(m, 'otelcol_processor_refused_log_records_total', { processor: 'memory_limiter_fake5', pipeline: 'logs' }), 1);
 });
 
 test('Retry-After follows check_interval, rounded up', async (t) => {

@@ -6,6 +6,7 @@ import { itemCount, type Processor, type ProcessorCreate, type ProcessorFactory,
 import { configSchema, type MemoryLimiterConfig } from './config.js';
 import { computeLimits, totalMemoryBytes } from './limits.js';
 import { freeHeapBytes, MemoryLimiter, type LimiterState } from './limiter.js';
+import { acquireLimiter, type Lease } from './shared.js';
 
 export { configSchema, type MemoryLimiterConfig } from './config.js';
 
@@ -37,36 +38,41 @@ function createProcessor<S extends Signal>(ctx: ProcessorCreate<MemoryLimiterCon
   const { id, config, host, signal, pipeline, next } = ctx;
   const labels = { processor: id, pipeline };
   const stateGauge = host.telemetry.gauge('otelcol_processor_memory_limiter_state', 'Memory limiter state: 0 accepting, 1 refusing (above the soft limit), 2 refusing and above the hard limit', ['processor', 'pipeline']);
-  const gcCounter = host.telemetry.counter('otelcol_processor_memory_limiter_forced_gc_total', 'Garbage collections forced by the memory limiter', ['processor', 'pipeline']);
   const counters = host.telemetry.processor(id, pipeline);
+  // validated already by the schema; computed here so the factory's injected totalMemory applies
   const limits = computeLimits(config, options.totalMemory ?? totalMemoryBytes);
-  const limiter = new MemoryLimiter({
-    limits,
-    checkIntervalMs: config.check_interval,
-    minGcIntervalSoftMs: config.min_gc_interval_when_soft_limited,
-    minGcIntervalHardMs: config.min_gc_interval_when_hard_limited,
-    readRss: options.readRss ?? (() => process.memoryUsage.rss()),
-    readFreeHeap: options.readFreeHeap ?? (options.readRss ? () => 0 : freeHeapBytes),
-    gc: (globalThis as { gc?: () => void }).gc,
-    logger: host.logger.child({ processor: id, pipeline }),
-    onCheck: (state) => stateGauge.set(labels, STATE_VALUE[state]),
-    onGc: () => gcCounter.inc(labels),
-  });
+  const make = (onCheck: (state: LimiterState) => void) => {
+    const gcCounter = host.telemetry.counter('otelcol_processor_memory_limiter_forced_gc_total', 'Garbage collections forced by the memory limiter', ['processor']);
+    return new MemoryLimiter({
+      limits,
+      checkIntervalMs: config.check_interval,
+      minGcIntervalSoftMs: config.min_gc_interval_when_soft_limited,
+      minGcIntervalHardMs: config.min_gc_interval_when_hard_limited,
+      readRss: options.readRss ?? (() => process.memoryUsage.rss()),
+      readFreeHeap: options.readFreeHeap ?? (options.readRss ? () => 0 : freeHeapBytes),
+      gc: (globalThis as { gc?: () => void }).gc,
+      logger: host.logger.child({ processor: id }),
+      onCheck,
+      onGc: () => gcCounter.inc({ processor: id }),
+    });
+  };
   // Retry-After: by then at least one more check has run
   const retryAfterSeconds = Math.max(1, Math.ceil(config.check_interval / 1000));
+  let lease: Lease | undefined;
   return {
     async start() {
-      limiter.start();
+      lease = acquireLimiter(host, id, make, (state) => stateGauge.set(labels, STATE_VALUE[state]));
     },
     async consume(data: SignalData[S]) {
-      if (limiter.mustRefuse) {
+      if (lease?.limiter.mustRefuse) {
         counters.refused(signal, itemCount(signal, data));
         throw new RefusedError(`${id}: data refused, memory usage is above the soft limit`, { retryAfterSeconds });
       }
       return next.consume(data);
     },
     async shutdown() {
-      limiter.stop();
+      lease?.release();
+      lease = undefined;
       stateGauge.remove(labels);
     },
   };
