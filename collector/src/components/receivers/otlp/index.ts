@@ -1,13 +1,14 @@
-// STUB: replaced by the real component. Keeps the registry and typecheck whole meanwhile.
-import { z } from 'zod';
+// The `otlp` receiver: OTLP/HTTP (protobuf and JSON) for traces, logs and metrics.
 import type { ReceiverFactory } from '../../../pipeline/types.js';
+import { configSchema, type OtlpReceiverConfig } from './config.js';
+import { OtlpHttpReceiver } from './receiver.js';
 
-export const factory: ReceiverFactory<Record<string, unknown>> = {
+export const factory: ReceiverFactory<OtlpReceiverConfig> = {
   kind: 'receiver',
   type: 'otlp',
   signals: ['traces', 'logs', 'metrics'],
-  configSchema: z.record(z.string(), z.unknown()),
-  create() {
-    throw new Error('receiver otlp is not implemented yet');
+  configSchema,
+  create({ id, config, consumers, host }) {
+    return new OtlpHttpReceiver(id, config.protocols.http, consumers, host);
   },
 };
