@@ -123,6 +123,18 @@ test('beyond the cardinality limit new label sets go to one otel_metric_overflow
   t.is(metricValue(await selfMetrics(c), 'otelcol_processor_spanmetrics_overflow_spans_total', { processor: 'spanmetrics/sm3' }), 3);
 });
 
+test('metrics_expiration drops idle series; a label set seen again starts a fresh series', async (t) => {
+  const c = await startTestCollector(doc('sm_exp', { metrics_expiration: '200ms' }));
+  t.teardown(() => c.shutdown());
+  await source('test_source/sm_exp').traces!.consume([span({ service: 'idle', name: 'x' }), span({ service: 'idle', name: 'x' })]);
+  t.is(calls((await scrape(c, 'sm_exp')).body, { service_name: 'idle' }), 2);
+  await waitFor(async () => calls((await scrape(c, 'sm_exp')).body, { service_name: 'idle' }) === undefined, { what: 'the idle series to expire' });
+  await source('test_source/sm_exp').traces!.consume([span({ service: 'idle', name: 'x' })]);
+  const body = (await scrape(c, 'sm_exp')).body;
+  t.is(calls(body, { service_name: 'idle' }), 1);
+  t.is(metricValue(body, 'traces_span_metrics_duration_milliseconds_count', { service_name: 'idle' }), 1);
+});
+
 test('spans pass through unchanged (same objects, same content)', async (t) => {
   const c = await startTestCollector(doc('sm4', { dimensions: [{ name: 'x', default: 'd' }] }));
   t.teardown(() => c.shutdown());

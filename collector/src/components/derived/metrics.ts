@@ -63,6 +63,8 @@ class ExemplarSlot {
 abstract class SeriesBase {
   /** Date.now() of the last update; series older than the metric's expiration are removed. */
   updatedAt = Date.now();
+  /** Set once the metric no longer holds this series (expired or reset): a caller's cached reference is stale. */
+  removed = false;
   constructor(readonly labels: Labels) {}
 }
 
@@ -158,6 +160,8 @@ abstract class DerivedMetric<S extends SeriesBase> {
   /** Creates the series for `key` (replacing any). */
   insert(key: string, labels: Labels): S {
     const s = this.create(labels);
+    const old = this.series.get(key);
+    if (old) old.removed = true;
     this.series.set(key, s);
     return s;
   }
@@ -173,13 +177,18 @@ abstract class DerivedMetric<S extends SeriesBase> {
 
   /** prom-client's Registry calls this (resetMetrics). */
   reset(): void {
+    for (const s of this.series.values()) s.removed = true;
     this.series.clear();
   }
 
   protected live(): S[] {
     if (this.expirationMs > 0) {
       const cutoff = Date.now() - this.expirationMs;
-      for (const [k, s] of this.series) if (s.updatedAt < cutoff) this.series.delete(k);
+      for (const [k, s] of this.series) {
+        if (s.updatedAt >= cutoff) continue;
+        s.removed = true;
+        this.series.delete(k);
+      }
     }
     return [...this.series.values()];
   }
@@ -271,17 +280,27 @@ export function sanitizeName(name: string): string {
 }
 
 /**
- * end − start of two decimal nanosecond timestamps, in nanoseconds, without BigInt: each is split
- * into a high part and its last 15 digits (both exact in a double), so the difference is exact for
- * any duration below 2^53 ns (104 days). Negative, unparsable or missing → 0.
+ * end − start of two decimal nanosecond timestamps, in nanoseconds, without BigInt or Number(): each
+ * is read as a high part and its last 15 digits (both exact in a double), so the difference is exact
+ * for any duration below 2^53 ns (104 days). Negative, unparsable or missing → 0. Runs per span.
  */
 export function durationNs(startNs: string, endNs: string): number {
-  const d = (high(endNs) - high(startNs)) * 1e15 + (low(endNs) - low(startNs));
+  const s = startNs.length > 15 ? startNs.length - 15 : 0;
+  const e = endNs.length > 15 ? endNs.length - 15 : 0;
+  const d = (digits(endNs, 0, e) - digits(startNs, 0, s)) * 1e15 + (digits(endNs, e, endNs.length) - digits(startNs, s, startNs.length));
   return d > 0 ? d : 0;
 }
 
-const high = (ns: string) => (ns.length > 15 ? Number(ns.slice(0, ns.length - 15)) : 0);
-const low = (ns: string) => (ns.length > 15 ? Number(ns.slice(ns.length - 15)) : Number(ns));
+/** The decimal number in s[from, to); NaN if a character is not a digit. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    n = n * 10 + c;
+  }
+  return n;
+}
 
 /** An attribute as a label value: strings as they are, other scalars printed, lists and maps as JSON. */
 export function attributeString(attrs: Attributes, name: string): string | undefined {

@@ -132,18 +132,26 @@ export class ServiceGraph {
   private complete(e: Edge): void {
     const now = Date.now();
     let key = e.clientService + SEP + e.serverService + SEP + e.connectionType;
+    for (const side of ['client', 'server'] as const) for (const d of this.dims) key += SEP + (e.dimensions[`${side}_${d.label}`] ?? '');
+    // the labels object is only built for a new series
+    let labels: Labels | undefined;
+    const labelsOf = () => (labels ??= this.edgeLabels(e));
+    const { requests, failed, serverSeconds, clientSeconds } = this.m;
+    (requests.find(key) ?? requests.insert(key, labelsOf())).add(1, now);
+    if (e.failed) (failed.find(key) ?? failed.insert(key, labelsOf())).add(1, now);
+    (serverSeconds.find(key) ?? serverSeconds.insert(key, labelsOf())).observe(e.serverLatencySec, now);
+    (clientSeconds.find(key) ?? clientSeconds.insert(key, labelsOf())).observe(e.clientLatencySec, now);
+  }
+
+  private edgeLabels(e: Edge): Labels {
     const labels: Labels = { client: e.clientService, server: e.serverService, connection_type: e.connectionType };
     for (const side of ['client', 'server'] as const) {
       for (const d of this.dims) {
         const v = e.dimensions[`${side}_${d.label}`];
-        key += SEP + (v ?? '');
         if (v !== undefined) labels[`${side}_${d.label}`] = v;
       }
     }
-    this.m.requests.seriesFor(key, labels).add(1, now);
-    if (e.failed) this.m.failed.seriesFor(key, labels).add(1, now);
-    this.m.serverSeconds.seriesFor(key, labels).observe(e.serverLatencySec, now);
-    this.m.clientSeconds.seriesFor(key, labels).observe(e.clientLatencySec, now);
+    return labels;
   }
 
   /** An edge whose other span never came: counted as unpaired, and completed with a virtual node where one can be named. */
