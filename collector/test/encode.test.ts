@@ -16,6 +16,7 @@ import {
   ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
 import { decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces } from '../src/otlp/index.js';
+import { logsRequestObject, traceRequestObject } from '../src/otlp/encode.js';
 import { requestType } from '../src/otlp/codec.js';
 import type { DecodedLogRecord, DecodedMetric, DecodedSpan, ResourceInfo, Scope, SpanKindName, StatusCodeName } from '../src/otlp/types.js';
 
@@ -205,6 +206,28 @@ test('random nanosecond timestamps round-trip exactly through protobuf', (t) => 
     if (d.startTimeUnixNano !== ns) return t.fail(`${ns} came back as ${d.startTimeUnixNano}`);
   }
   t.pass();
+});
+
+test('the hand-written protobuf writer produces what protobufjs produces (spans, logs; long and multi-byte values)', (t) => {
+  const spans = spanSet();
+  // messages over 128 B, 16 KB and 2 MB exercise every length-prefix width; multi-byte text every UTF-8 path
+  spans[0]!.attributes = { ...spans[0]!.attributes, long: 'x'.repeat(20_000), huge: 'y'.repeat(2_100_000), emoji: '🚀'.repeat(50), mixed: 'a€'.repeat(30) };
+  spans[1]!.name = 'é'.repeat(42);
+  spans[2]!.attributes = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, i % 2 ? i : `v${i}`]));
+  // defaults: true, because the writer leaves zero scalars out where protobufjs writes them (same message either way)
+  const opts = { longs: String, bytes: String, enums: Number, defaults: true };
+  const traces = requestType('traces');
+  t.deepEqual(
+    traces.toObject(traces.decode(encodeTraces(spans)), opts),
+    traces.toObject(traces.decode(traces.encode(traceRequestObject(spans, 'protobuf')).finish()), opts),
+  );
+  const recs: DecodedLogRecord[] = [
+    { timeUnixNano: '1760000000000000001', observedTimeUnixNano: '1760000000000000002', severityNumber: 17, severityText: 'ERROR', body: { nested: ['a', 1, { deep: 'z'.repeat(300) }] }, attributes: EVERY_VALUE, traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), flags: 1, eventName: 'e', resource: resA, scope: scope1 },
+    { timeUnixNano: '0', observedTimeUnixNano: '0', severityNumber: 0, body: null, attributes: {}, flags: 0, resource: resB, scope: scope2 },
+  ];
+  const logs = requestType('logs');
+  t.deepEqual(logs.toObject(logs.decode(encodeLogs(recs)), opts), logs.toObject(logs.decode(logs.encode(logsRequestObject(recs, 'protobuf')).finish()), opts));
+  t.deepEqual(decodeTraces(encodeTraces(spans)), spans);
 });
 
 // ---- real SDK output: decode → encode → decode is stable ----

@@ -1,8 +1,10 @@
 // Decoded items → OTLP Export*ServiceRequest (protobuf, or OTLP/JSON), the inverse of codec.ts.
-// Speed matters (every exported item passes through here), so the request is built as plain objects in
-// the shape protobufjs's generated encoder reads and handed to Type.encode directly: no fromObject, no
-// verify. Items are grouped by resource object, then scope object (the codec shares them by reference).
+// Speed matters (every exported item passes through here): spans and log records are written straight
+// to protobuf by ProtoWriter; metrics (far fewer) and OTLP/JSON are built as plain objects, handed to
+// protobufjs's generated Type.encode (no fromObject, no verify) or JSON.stringify. Items are grouped by
+// resource object, then scope object (the codec shares them by reference).
 import { requestType, type OtlpFormat } from './codec.js';
+import { longBits, ProtoWriter } from './proto-writer.js';
 import type {
   Attributes,
   DecodedLogRecord,
@@ -36,33 +38,6 @@ interface Flavour {
   /** A 64-bit count held as a number (histogram counts). */
   count(n: number): unknown;
   double(n: number): unknown;
-}
-
-const TWO_23 = 8_388_608;
-const TWO_32 = 4_294_967_296;
-/** Above this, hi·1953125 exceeds 2^53 (values past ~4.6e18, i.e. after the year 2116 as nanoseconds). */
-const MAX_FAST_HI = Math.floor(Number.MAX_SAFE_INTEGER / 1_953_125);
-
-/** A decimal string → what protobufjs's LongBits.from accepts without the Long library: a number, or {low, high}. */
-function longBits(decimal: string): number | { low: number; high: number } {
-  // up to 15 digits is always a safe integer
-  if (decimal.length <= 15) return Number(decimal);
-  if (decimal.length > 19 || decimal.charCodeAt(0) === 45 /* - */) return bigLongBits(decimal);
-  // value = hi·10^9 + lo = (hi·1953125)·2^9 + lo, every product exact in a double (nanosecond times: no BigInt)
-  const hi = Number(decimal.slice(0, -9));
-  if (hi > MAX_FAST_HI) return bigLongBits(decimal);
-  const lo = Number(decimal.slice(-9));
-  const x = hi * 1_953_125;
-  const a = (x % TWO_23) * 512 + lo;
-  const low = a % TWO_32;
-  const high = Math.floor(x / TWO_23) + Math.floor(a / TWO_32);
-  return { low: low | 0, high: high | 0 };
-}
-
-const MASK_64 = (1n << 64n) - 1n;
-function bigLongBits(decimal: string): { low: number; high: number } {
-  const b = BigInt(decimal) & MASK_64; // two's complement for negative int64
-  return { low: Number(b & 0xffff_ffffn) | 0, high: Number(b >> 32n) | 0 };
 }
 
 const PROTO: Flavour = {
@@ -182,6 +157,131 @@ function serialize(signal: 'traces' | 'logs' | 'metrics', req: Raw, format: Otlp
   return requestType(signal).encode(req).finish();
 }
 
+// ---- direct protobuf (spans and log records) ----
+
+function writeAnyValue(w: ProtoWriter, v: OtlpValue | Uint8Array): void {
+  switch (typeof v) {
+    case 'string':
+      if (isInt64String(v)) w.int64Decimal(3, v);
+      else w.string(1, v);
+      return;
+    case 'number':
+      if (Number.isSafeInteger(v)) w.int64(3, v);
+      else w.double(4, v);
+      return;
+    case 'boolean':
+      w.bool(2, v);
+      return;
+    default: {
+      if (v === null) return;
+      if (v instanceof Uint8Array) return w.bytes(7, v);
+      if (Array.isArray(v)) {
+        const arr = w.fork(5);
+        for (const x of v) {
+          const item = w.fork(1);
+          writeAnyValue(w, x);
+          w.join(item);
+        }
+        return w.join(arr);
+      }
+      const kvlist = w.fork(6);
+      writeKeyValues(w, 1, v);
+      w.join(kvlist);
+    }
+  }
+}
+
+function writeKeyValues(w: ProtoWriter, field: number, attrs: Attributes): void {
+  for (const key in attrs) {
+    const kv = w.fork(field);
+    w.string(1, key);
+    const value = w.fork(2);
+    writeAnyValue(w, attrs[key]!);
+    w.join(value);
+    w.join(kv);
+  }
+}
+
+/** Resource blocks (field 1 of the request) → scope blocks (field 2) → items (field 2), as all three signals nest them. */
+function writeRequest<T extends { resource: ResourceInfo; scope: Scope }>(items: readonly T[], writeItem: (w: ProtoWriter, item: T) => void): Uint8Array {
+  const w = new ProtoWriter();
+  for (const [resource, byScope] of group(items)) {
+    const block = w.fork(1);
+    const res = w.fork(1);
+    writeKeyValues(w, 1, resource.attributes);
+    w.join(res);
+    for (const [scope, list] of byScope) {
+      const scopeBlock = w.fork(2);
+      const sc = w.fork(1);
+      if (scope.name) w.string(1, scope.name);
+      if (scope.version) w.string(2, scope.version);
+      writeKeyValues(w, 3, scope.attributes);
+      w.join(sc);
+      for (const item of list) {
+        const it = w.fork(2);
+        writeItem(w, item);
+        w.join(it);
+      }
+      w.join(scopeBlock);
+    }
+    if (resource.schemaUrl) w.string(3, resource.schemaUrl);
+    w.join(block);
+  }
+  return w.finish();
+}
+
+function writeSpan(w: ProtoWriter, s: DecodedSpan): void {
+  if (s.traceId) w.hexBytes(1, s.traceId);
+  if (s.spanId) w.hexBytes(2, s.spanId);
+  if (s.traceState) w.string(3, s.traceState);
+  if (s.parentSpanId) w.hexBytes(4, s.parentSpanId);
+  if (s.name) w.string(5, s.name);
+  const kind = KIND[s.kind] ?? 0;
+  if (kind) w.uint32(6, kind);
+  if (s.startTimeUnixNano !== '0') w.fixed64Decimal(7, s.startTimeUnixNano);
+  if (s.endTimeUnixNano !== '0') w.fixed64Decimal(8, s.endTimeUnixNano);
+  writeKeyValues(w, 9, s.attributes);
+  if (s.droppedAttributesCount) w.uint32(10, s.droppedAttributesCount);
+  for (const e of s.events) {
+    const ev = w.fork(11);
+    if (e.timeUnixNano !== '0') w.fixed64Decimal(1, e.timeUnixNano);
+    if (e.name) w.string(2, e.name);
+    writeKeyValues(w, 3, e.attributes);
+    w.join(ev);
+  }
+  for (const l of s.links) {
+    const link = w.fork(13);
+    if (l.traceId) w.hexBytes(1, l.traceId);
+    if (l.spanId) w.hexBytes(2, l.spanId);
+    if (l.traceState) w.string(3, l.traceState);
+    writeKeyValues(w, 4, l.attributes);
+    w.join(link);
+  }
+  const status = w.fork(15);
+  if (s.status.message) w.string(2, s.status.message);
+  const code = STATUS[s.status.code] ?? 0;
+  if (code) w.uint32(3, code);
+  w.join(status);
+  if (s.flags) w.fixed32(16, s.flags);
+}
+
+function writeLogRecord(w: ProtoWriter, l: DecodedLogRecord): void {
+  if (l.timeUnixNano !== '0') w.fixed64Decimal(1, l.timeUnixNano);
+  if (l.severityNumber) w.uint32(2, l.severityNumber);
+  if (l.severityText) w.string(3, l.severityText);
+  if (l.body !== null && l.body !== undefined) {
+    const body = w.fork(5);
+    writeAnyValue(w, l.body);
+    w.join(body);
+  }
+  writeKeyValues(w, 6, l.attributes);
+  if (l.flags) w.fixed32(8, l.flags);
+  if (l.traceId) w.hexBytes(9, l.traceId);
+  if (l.spanId) w.hexBytes(10, l.spanId);
+  if (l.observedTimeUnixNano !== '0') w.fixed64Decimal(11, l.observedTimeUnixNano);
+  if (l.eventName) w.string(12, l.eventName);
+}
+
 // ---- traces ----
 
 const KIND: Record<SpanKindName, number> = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
@@ -217,8 +317,13 @@ function spanOf(s: DecodedSpan, f: Flavour): Raw {
 
 /** Spans → ExportTraceServiceRequest (protobuf by default, or OTLP/JSON with hex ids and integer enums). */
 export function encodeTraces(spans: readonly DecodedSpan[], format: OtlpFormat = 'protobuf'): Uint8Array {
-  const f = format === 'json' ? JSON_FLAVOUR : PROTO;
-  return serialize('traces', request(spans, { resource: 'resourceSpans', scope: 'scopeSpans', item: 'spans' }, f, spanOf), format);
+  if (format === 'protobuf') return writeRequest(spans, writeSpan);
+  return serialize('traces', traceRequestObject(spans, format), format);
+}
+
+/** The request as the plain object protobufjs encodes (format protobuf) or OTLP/JSON spells (format json). */
+export function traceRequestObject(spans: readonly DecodedSpan[], format: OtlpFormat): Record<string, unknown> {
+  return request(spans, { resource: 'resourceSpans', scope: 'scopeSpans', item: 'spans' }, format === 'json' ? JSON_FLAVOUR : PROTO, spanOf);
 }
 
 // ---- logs ----
@@ -241,8 +346,13 @@ function logOf(l: DecodedLogRecord, f: Flavour): Raw {
 
 /** Log records → ExportLogsServiceRequest. */
 export function encodeLogs(records: readonly DecodedLogRecord[], format: OtlpFormat = 'protobuf'): Uint8Array {
-  const f = format === 'json' ? JSON_FLAVOUR : PROTO;
-  return serialize('logs', request(records, { resource: 'resourceLogs', scope: 'scopeLogs', item: 'logRecords' }, f, logOf), format);
+  if (format === 'protobuf') return writeRequest(records, writeLogRecord);
+  return serialize('logs', logsRequestObject(records, format), format);
+}
+
+/** The request as the plain object protobufjs encodes (format protobuf) or OTLP/JSON spells (format json). */
+export function logsRequestObject(records: readonly DecodedLogRecord[], format: OtlpFormat): Record<string, unknown> {
+  return request(records, { resource: 'resourceLogs', scope: 'scopeLogs', item: 'logRecords' }, format === 'json' ? JSON_FLAVOUR : PROTO, logOf);
 }
 
 // ---- metrics ----
