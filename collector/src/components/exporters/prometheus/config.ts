@@ -15,7 +15,7 @@ export const configSchema = z.strictObject({
     .refine((l) => !Object.keys(l).some((k) => k.startsWith('__')), 'label names starting with __ are reserved')
     .default({}),
   /** A pipeline series not updated for this long disappears. */
-  metric_expiration: duration().default(300_000),
+  metric_expiration: duration().refine((ms) => ms > 0, 'must be above 0').default(300_000),
   resource_to_telemetry_conversion: z
     .strictObject({
       /** Turn every resource attribute into a label (besides job and instance). */
