@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { RetryOnFailure, SendingQueue } from '../config/values.js';
 import { encodeLogs, encodeMetrics, encodeTraces } from '../otlp/encode.js';
-import { PermanentError, RefusedError } from '../pipeline/errors.js';
+import { ConfigError, PermanentError, RefusedError } from '../pipeline/errors.js';
 import { itemCount, type Consumer, type Exporter, type Host, type Signal, type SignalData } from '../pipeline/types.js';
 import { queueDirName, RequestStore, type StoredRequest } from './persistent-queue.js';
 import { BoundedQueue } from './queue.js';
@@ -101,12 +101,13 @@ class QueuedExporter implements Exporter {
       }
       if (stored.length > 0) this.log.info({ requests: stored.length, dir: this.store.dir }, 'resuming persistent queue');
     }
-    for (const [signal, q] of this.queues) {
-      for (let i = 0; i < this.opts.queue.num_consumers; i++) this.workers.push(this.work(signal, q));
+    for (const q of this.queues.values()) {
+      for (let i = 0; i < this.opts.queue.num_consumers; i++) this.workers.push(this.work(q));
     }
   }
 
   consumer<S extends Signal>(signal: S): Consumer<S> {
+    if (!this.opts.signals.includes(signal)) throw new ConfigError(`exporters.${this.opts.id}`, `does not export ${signal}`);
     return { consume: (data) => this.consume(signal, data) };
   }
 
@@ -170,7 +171,7 @@ class QueuedExporter implements Exporter {
     throw new RefusedError(`exporter ${this.opts.id}: ${message(outcome.error)}`);
   }
 
-  private async work(signal: Signal, q: BoundedQueue<Entry>): Promise<void> {
+  private async work(q: BoundedQueue<Entry>): Promise<void> {
     for (;;) {
       const entry = await q.take();
       if (!entry) return;
