@@ -5,6 +5,7 @@ import { PermanentError, RefusedError } from '../../../pipeline/errors.js';
 import type { Consumer, Host, Receiver } from '../../../pipeline/types.js';
 import { authorized, challenge } from '../http/auth.js';
 import { drain, readBody } from '../http/body.js';
+import { handleCors } from '../http/cors.js';
 import { HttpError } from '../http/errors.js';
 import { pathOf, ReceiverServer } from '../http/server.js';
 import type { LokiReceiverConfig } from './config.js';
@@ -53,6 +54,7 @@ export class LokiReceiver implements Receiver {
       return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n');
     }
     if (path !== PUSH_PATH) throw new HttpError(404, `404 page not found (the push API is POST ${PUSH_PATH})`);
+    if (handleCors(req, res, this.config.cors, 'POST, OPTIONS')) return;
     if (req.method !== 'POST') throw new HttpError(405, `method ${req.method} is not allowed: use POST`, { allow: 'POST' });
     const auth = this.config.auth;
     if (auth && !authorized(req, { bearerToken: auth.bearer_token, allowBasic: true })) {
