@@ -48,12 +48,16 @@ for (const r of (body.data?.result ?? []).sort((a, b) => (a.metric.service ?? ''
   console.log(`  ${(r.metric.service ?? '').padEnd(15)} ${(r.metric.route ?? '').padEnd(34)} ${r.metric.status_code}  ${r.value[1]}`);
 }
 
-// The collector decides on a trace once its spans stop arriving (decision_wait, 5 s locally): then each
-// step's trace is in the store, whole. Say which ones are, so a broken link is never a surprise.
-await new Promise((r) => setTimeout(r, 6000));
-let stored = 0;
-for (const { traceId } of steps) {
-  const res = await fetch(`${traceUi}/api/traces/${traceId}`).catch(() => undefined);
-  if (res?.ok) stored++;
+// Spans reach the collector with the SDK's next batch export, and it decides on a trace once its spans
+// stop arriving (decision_wait, 5 s locally): poll until each step's trace is stored, for up to 20 s.
+const deadline = Date.now() + 20_000;
+const pending = new Set(steps.map((s) => s.traceId));
+while (pending.size > 0 && Date.now() < deadline) {
+  for (const id of [...pending]) {
+    const res = await fetch(`${traceUi}/api/traces/${id}`).catch(() => undefined);
+    if (res?.ok) pending.delete(id);
+  }
+  if (pending.size > 0) await new Promise((r) => setTimeout(r, 1000));
 }
-console.log(`\nTraces in the collector: ${stored} of ${steps.length} journey steps (${traceUi}/)`);
+console.log(`\nTraces in the collector: ${steps.length - pending.size} of ${steps.length} journey steps (${traceUi}/)`);
+for (const { step, traceId } of steps.filter((s) => pending.has(s.traceId))) console.log(`  not stored yet: ${step} (${traceId})`);

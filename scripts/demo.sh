@@ -72,7 +72,7 @@ export RECO_STATIC_PRODUCTS=acf3aa20-f6ac-5f29-99f1-265ce8cc6003,0a3b72b0-7d61-5
 stop_services   # a re-run restarts the shop (and the collector) with the current code
 stop_collector
 # exec: the pid written is the collector's own
-( exec node --import tsx collector/src/main.ts --config collector/config/local.yaml ) >"$LOGS/collector.log" 2>&1 </dev/null &
+( exec node --expose-gc --import tsx collector/src/main.ts --config collector/config/local.yaml ) >"$LOGS/collector.log" 2>&1 </dev/null &
 echo $! >"$RUN/collector.pid"
 echo "demo: starting the collector (OTLP :4318, Loki push :3100, traces :16686; log $LOGS/collector.log)"
 for _ in $(seq 1 120); do
