@@ -31,3 +31,14 @@ if ! command -v docker-compose >/dev/null 2>&1; then
     echo "setup: docker-compose is missing; install it (apt-get install docker-compose) to validate docker-compose.yml" >&2
   fi
 fi
+
+# Headless Chromium for the browser tests of the collector's trace pages (driven by playwright-core,
+# which downloads no browser of its own).
+if [[ ! -x /usr/lib/chromium/chromium ]]; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium (Debian) for the browser tests" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/dev/null
+  else
+    echo "setup: chromium is missing; install it (apt-get install chromium) for the browser tests" >&2
+  fi
+fi
