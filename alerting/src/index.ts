@@ -1,2 +1,8 @@
-// Filled in by its own issue; the package exists so the workspace layout is complete.
-export {};
+// Public API of @lantern/alerting.
+export * from './model/alert.js';
+export * from './model/labels.js';
+export * from './model/silence.js';
+export * from './model/notification.js';
+export * from './model/errors.js';
+export type * from './model/stores.js';
+export type * from './model/clock.js';
