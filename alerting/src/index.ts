@@ -6,3 +6,5 @@ export * from './model/notification.js';
 export * from './model/errors.js';
 export type * from './model/stores.js';
 export type * from './model/clock.js';
+export { openStores, type OpenStoresOptions, type PgStores } from './store/open.js';
+export type { GroupState, GroupStateStore } from './store/groups.js';
