@@ -19,17 +19,12 @@ import type {
   SummaryPoint,
   Temporality,
 } from './types.js';
+import { MAX_ANY_VALUE_DEPTH, OtlpDecodeError, tooDeep } from './errors.js';
+import { readLogs, readTraces } from './proto-reader.js';
 
 export type OtlpFormat = 'protobuf' | 'json';
 
-/** The payload is not a valid OTLP export request. Receivers answer 400 with this message. */
-export class OtlpDecodeError extends Error {
-  readonly code = 'OTLP_DECODE';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'OtlpDecodeError';
-  }
-}
+export { OtlpDecodeError, MAX_ANY_VALUE_DEPTH } from './errors.js';
 
 /** OTLP/HTTP content types: application/x-protobuf or application/json. undefined for anything else. */
 export function otlpFormat(contentType: string | undefined): OtlpFormat | undefined {
@@ -45,13 +40,6 @@ const SERVICES = {
   logs: 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
   metrics: 'opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest',
 } as const;
-
-/**
- * How deep AnyValue may nest (kvlist/array inside kvlist/array …). Real telemetry stays within a few
- * levels; the cap keeps a hostile payload from costing deep recursion (protobufjs separately stops
- * at 100 message levels).
- */
-export const MAX_ANY_VALUE_DEPTH = 32;
 
 let root: protobuf.Root | undefined;
 /** The OTLP schema, loaded once and shared by decoder and encoder. */
@@ -142,7 +130,7 @@ function anyValue(v: unknown, depth = 0): OtlpValue {
   if ('intValue' in a) return int64(a.intValue);
   if ('doubleValue' in a) return num(a.doubleValue);
   if ('arrayValue' in a || 'kvlistValue' in a) {
-    if (depth >= MAX_ANY_VALUE_DEPTH) throw new OtlpDecodeError(`an AnyValue is nested deeper than ${MAX_ANY_VALUE_DEPTH} levels (arrayValue/kvlistValue)`);
+    if (depth >= MAX_ANY_VALUE_DEPTH) throw tooDeep();
     if ('arrayValue' in a) return arr(obj(a.arrayValue).values).map((x) => anyValue(x, depth + 1));
     return attributes(obj(a.kvlistValue).values, depth + 1);
   }
@@ -399,14 +387,43 @@ function toRaw(signal: keyof typeof SERVICES, body: Uint8Array | string, format:
   }
 }
 
+/**
+ * Protobuf traces and logs take the direct wire reader (proto-reader.ts); its errors become
+ * OtlpDecodeErrors worded as the protobufjs path's were. Whatever else it throws is a decode failure
+ * too: hostile bytes must never surface as another kind of error.
+ */
+function readProtobuf<T>(signal: 'traces' | 'logs', body: Uint8Array | string, read: (b: Uint8Array) => T[]): T[] {
+  try {
+    return read(typeof body === 'string' ? Buffer.from(body, 'binary') : body);
+  } catch (err) {
+    if (err instanceof OtlpDecodeError) throw err;
+    throw new OtlpDecodeError(`OTLP protobuf ${signal} request could not be decoded: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
 /** ExportTraceServiceRequest (protobuf bytes or OTLP/JSON) → flat spans with hex ids. Throws OtlpDecodeError. */
 export function decodeTraces(body: Uint8Array | string, format: OtlpFormat = 'protobuf'): DecodedSpan[] {
+  if (format === 'protobuf') return readProtobuf('traces', body, readTraces);
+  return decodeTracesViaObjects(body, format);
+}
+
+/**
+ * The generic path: protobufjs (or JSON.parse) into plain objects, then normalised. OTLP/JSON always
+ * takes it; for protobuf it is the reference the direct reader is tested against.
+ */
+export function decodeTracesViaObjects(body: Uint8Array | string, format: OtlpFormat = 'protobuf'): DecodedSpan[] {
   const { raw, enc } = toRaw('traces', body, format);
   return [...items(raw, 'resourceSpans', 'scopeSpans', 'spans')].map(([s, r, sc]) => toSpan(s, r, sc, enc));
 }
 
 /** ExportLogsServiceRequest → flat log records with hex ids. Throws OtlpDecodeError. */
 export function decodeLogs(body: Uint8Array | string, format: OtlpFormat = 'protobuf'): DecodedLogRecord[] {
+  if (format === 'protobuf') return readProtobuf('logs', body, readLogs);
+  return decodeLogsViaObjects(body, format);
+}
+
+/** decodeLogs through protobufjs objects (see decodeTracesViaObjects). */
+export function decodeLogsViaObjects(body: Uint8Array | string, format: OtlpFormat = 'protobuf'): DecodedLogRecord[] {
   const { raw, enc } = toRaw('logs', body, format);
   return [...items(raw, 'resourceLogs', 'scopeLogs', 'logRecords')].map(([l, r, sc]) => toLogRecord(l, r, sc, enc));
 }
