@@ -8,7 +8,8 @@
 //   decode_only_spans_per_cpu_s  the floor: protobufjs decode of the same payloads alone, in this process
 //   peak_rss_mb_overload         the collector's peak RSS while offered far more than the sink drains
 //   accepted_lost                spans answered 200 in the overload run that never reached the sink
-// Knobs: BENCH_SPANS (total spans of the throughput run, default 300000), BENCH_OVERLOAD_S (default 20).
+// Knobs: BENCH_SPANS (total spans of the throughput run, default 300000), BENCH_OVERLOAD_S (default 20),
+// BENCH_CPU_PROF=DIR (the collector child writes a V8 CPU profile per run to DIR/throughput, DIR/overload).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -114,12 +115,18 @@ function collectorConfig(sinkUrl: string, dataDir: string, limitMib: number): st
   });
 }
 
-async function startCollector(sinkUrl: string, limitMib: number): Promise<{ child: ChildProcess; url: string }> {
+/** node flags of the collector child: --cpu-prof into BENCH_CPU_PROF/<run> when asked (written when it exits). */
+function profileFlags(run: string): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', join(dir, run)] : [];
+}
+
+async function startCollector(sinkUrl: string, limitMib: number, run: string): Promise<{ child: ChildProcess; url: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-collector-'));
   const file = join(dir, 'collector.yaml');
   writeFileSync(file, collectorConfig(sinkUrl, dir, limitMib));
   // BENCH_ENDPOINTS=1 makes main.ts print its listening URLs as one JSON line on stdout
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'collector/src/main.ts'), '--config', file], {
+  const child = spawn(process.execPath, [...profileFlags(run), '--import', 'tsx', join(root, 'collector/src/main.ts'), '--config', file], {
     env: { ...process.env, LANTERN_COLLECTOR_PRINT_ENDPOINTS: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -172,7 +179,7 @@ async function post(pool: Pool, body: Uint8Array): Promise<number> {
 
 async function throughput(bodies: Uint8Array[]): Promise<{ spansPerCpuS: number; spansPerS: number; cpuMs: number }> {
   const sink = await startSink();
-  const { child, url } = await startCollector(sink.url, 1024);
+  const { child, url } = await startCollector(sink.url, 1024, 'throughput');
   const pool = new Pool(url, { connections: 4, pipelining: 1 });
   const expected = bodies.length * SPANS_PER_REQUEST;
   const cpu0 = procCpuMs(child.pid!);
@@ -199,7 +206,7 @@ async function throughput(bodies: Uint8Array[]): Promise<{ spansPerCpuS: number;
 async function overload(): Promise<{ peakRssMb: number; accepted: number; refused: number; lost: number }> {
   const sink = await startSink();
   sink.setDelay(250); // a backend draining far less than is offered
-  const { child, url } = await startCollector(sink.url, 240);
+  const { child, url } = await startCollector(sink.url, 240, 'overload');
   const pool = new Pool(url, { connections: 16, pipelining: 1 });
   const accepted = new Set<string>();
   let refused = 0;
