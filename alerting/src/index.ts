@@ -8,3 +8,6 @@ export type * from './model/stores.js';
 export type * from './model/clock.js';
 export { openStores, type OpenStoresOptions, type PgStores } from './store/open.js';
 export type { GroupState, GroupStateStore } from './store/groups.js';
+export * from './model/matchers.js';
+export * from './config/alertmanager.js';
+export { parsePromDuration, formatPromDuration, parseGoDuration, type HostPort } from './config/alertmanager-values.js';
