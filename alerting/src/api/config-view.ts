@@ -1,0 +1,16 @@
+// Adapts the loaded Alertmanager config (config/alertmanager.ts) and the dispatcher's route lookup to the
+// narrow view the API reads. Receivers of an alert are the receivers of every route it reaches (with
+// `continue`), as Alertmanager's getAlertsHandler lists them.
+import { LANTERN_ROUTE_KEYS, type AlertmanagerConfig } from '../config/alertmanager.js';
+import type { RoutesFor } from '../dispatch/routes.js';
+import type { ApiConfigView } from './deps.js';
+
+export function configView(config: AlertmanagerConfig, routesFor?: RoutesFor): ApiConfigView {
+  return {
+    original: config.original,
+    // escalation may sit on any route; status-config drops route keys at every depth
+    lanternOnlyKeys: LANTERN_ROUTE_KEYS.map((k) => `route.${k}`),
+    receivers: config.receivers.map((r) => ({ name: r.name })),
+    receiversFor: (labels) => (routesFor ? routesFor(labels).map((r) => r.receiver) : config.route.receiver ? [config.route.receiver] : []),
+  };
+}
