@@ -21,3 +21,7 @@ export { PermanentNotifyError } from './notify/integrations/http.js';
 export { createEvidenceSource, DEFAULT_EVIDENCE_LIMITS, type EvidenceSource, type EvidenceSourceOptions, type EvidenceLimits } from './evidence/source.js';
 export { exemplarQueryFor, EXEMPLAR_QUERY_ANNOTATION } from './evidence/exemplar-query.js';
 export type { LogSourceConfig } from './evidence/logs.js';
+export { Route, buildRouteTree, routesFor, labelSetString } from './dispatch/route.js';
+export { Inhibitor } from './notify/inhibit.js';
+export { TimeIntervals, containsTime, UnknownTimeIntervalError } from './notify/time-intervals.js';
+export { silencedBy, validateSilence, SILENCE_LIMITS } from './notify/silence-match.js';

@@ -96,8 +96,9 @@ const matchMap = (type: '=' | '=~') =>
         continue;
       }
       try {
+        // Alertmanager builds these from the compiled regex's String(), i.e. the anchored form; route keys show it.
         if (type === '=~') compileAnchored(String(raw), CONFIG_MAX_REGEX_BYTES);
-        out.push(new Matcher(type, k, String(raw)));
+        out.push(new Matcher(type, k, type === '=~' ? `^(?:${String(raw)})$` : String(raw)));
       } catch (e) {
         ctx.addIssue({ code: 'custom', message: e instanceof RegexError ? e.reason : (e as Error).message, path: [k] });
       }
