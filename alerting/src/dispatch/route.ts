@@ -5,9 +5,9 @@ import type { AlertmanagerConfig, EscalationStep, RouteConfig } from '../config/
 import { AM_DEFAULTS } from '../config/alertmanager.js';
 import { LABEL_NAME, type LabelSet } from '../model/labels.js';
 import { goQuote, matchersToString, matches, sortMatchers, type LabelMatcher } from '../model/matchers.js';
-import type { DispatchRoute } from './routes.js';
 
-export class Route implements DispatchRoute {
+// Structurally a DispatchRoute (dispatch/routes.ts): id, receiver, timers, intervals, escalation, groupLabels, groupKey.
+export class Route {
   readonly receiver: string;
   /** Labels to group by; ignored when groupByAll. */
   readonly groupBy: readonly string[];
