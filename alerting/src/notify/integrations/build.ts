@@ -1,9 +1,10 @@
-// Receiver config (Alertmanager's slack_configs, email_configs, webhook_configs) → integrations, named
-// `<type>[<index>]` as Alertmanager names them. Global defaults (slack_api_url, smtp_*) apply as in
-// Alertmanager; *_file secrets are read here, once per (re)load, and a missing file is a ConfigError.
+// Receiver config (Alertmanager's slack_configs, email_configs, webhook_configs, globals already applied
+// by config/alertmanager.ts) → integrations, named `<type>[<index>]` as Alertmanager names them.
+// *_file secrets are read here, once per (re)load; an unreadable file is a ConfigError naming the key.
 import { readFileSync } from 'node:fs';
 import type { Registry } from 'prom-client';
-import type { GlobalRaw, HttpConfigRaw, ReceiverRaw } from '../../config/alertmanager-schema.js';
+import type { HttpConfigRaw } from '../../config/alertmanager-schema.js';
+import type { ReceiverConfig } from '../../config/alertmanager.js';
 import type { Secret } from '../../config/alertmanager-values.js';
 import type { Clock } from '../../model/clock.js';
 import { ConfigError } from '../../model/errors.js';
@@ -63,21 +64,17 @@ function slackBotToken(h: HttpConfigRaw | undefined, key: string, file?: string)
 
 const hostPortText = (hp: { host: string; port: string }): string => (hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`);
 
-export function integrationsFor(receiver: ReceiverRaw, global: GlobalRaw = {}, deps: IntegrationDeps = {}): Integration[] {
+export function integrationsFor(receiver: ReceiverConfig, deps: IntegrationDeps = {}): Integration[] {
   const out: Integration[] = [];
   const base = `receivers.${receiver.name}`;
   const queues = deps.slackQueues ?? defaultSlackQueues;
 
-  (receiver.slack_configs ?? []).forEach((c, i) => {
+  receiver.slack.forEach((c, i) => {
     const key = `${base}.slack_configs[${i}]`;
-    const apiUrl =
-      reveal(c.api_url) ??
-      (c.api_url_file ? readSecretFile(c.api_url_file, `${key}.api_url_file`, deps.file) : undefined) ??
-      reveal(global.slack_api_url) ??
-      (global.slack_api_url_file ? readSecretFile(global.slack_api_url_file, 'global.slack_api_url_file', deps.file) : undefined);
+    const apiUrl = reveal(c.api_url) ?? (c.api_url_file ? readSecretFile(c.api_url_file, `${key}.api_url_file`, deps.file) : undefined);
     // bot mode only when the URL is the Web API's chat.postMessage (or absent): a webhook ignores credentials
     const isWebApi = !apiUrl || /\/chat\.postMessage$/.test(new URL(apiUrl).pathname);
-    const botToken = isWebApi ? slackBotToken(c.http_config ?? global.http_config, `${key}.http_config`, deps.file) : undefined;
+    const botToken = isWebApi ? slackBotToken(c.http_config, `${key}.http_config`, deps.file) : undefined;
     if (!apiUrl && !botToken) throw new ConfigError(`${key}.api_url`, 'no Slack API URL nor global slack_api_url set', deps.file);
     if (botToken && !c.channel) throw new ConfigError(`${key}.channel`, 'a Slack bot token (http_config authorization) needs a channel', deps.file);
     out.push(
@@ -98,29 +95,23 @@ export function integrationsFor(receiver: ReceiverRaw, global: GlobalRaw = {}, d
     );
   });
 
-  (receiver.email_configs ?? []).forEach((c, i) => {
+  receiver.email.forEach((c, i) => {
     const key = `${base}.email_configs[${i}]`;
-    const smarthost = c.smarthost ?? global.smtp_smarthost;
-    const from = c.from ?? global.smtp_from;
-    if (!smarthost) throw new ConfigError(`${key}.smarthost`, 'no smarthost set, and no global smtp_smarthost', deps.file);
-    if (!from) throw new ConfigError(`${key}.from`, 'no from address set, and no global smtp_from', deps.file);
-    const password =
-      reveal(c.auth_password) ??
-      (c.auth_password_file ? readSecretFile(c.auth_password_file, `${key}.auth_password_file`, deps.file) : undefined) ??
-      reveal(global.smtp_auth_password) ??
-      (global.smtp_auth_password_file ? readSecretFile(global.smtp_auth_password_file, 'global.smtp_auth_password_file', deps.file) : undefined);
-    const tls = c.tls_config ?? global.smtp_tls_config;
+    if (!c.smarthost.host) throw new ConfigError(`${key}.smarthost`, 'no smarthost set, and no global smtp_smarthost', deps.file);
+    if (!c.from) throw new ConfigError(`${key}.from`, 'no from address set, and no global smtp_from', deps.file);
+    const password = reveal(c.auth_password) ?? (c.auth_password_file ? readSecretFile(c.auth_password_file, `${key}.auth_password_file`, deps.file) : undefined);
+    const tls = c.tls_config;
     out.push(
       new EmailIntegration(
         `email[${i}]`,
         {
           to: c.to,
-          from,
-          smarthost: hostPortText(smarthost),
-          hello: c.hello ?? global.smtp_hello ?? 'localhost',
-          authUsername: c.auth_username ?? global.smtp_auth_username,
+          from: c.from,
+          smarthost: hostPortText(c.smarthost),
+          hello: c.hello,
+          authUsername: c.auth_username,
           authPassword: password,
-          requireTls: c.require_tls ?? global.smtp_require_tls ?? true,
+          requireTls: c.require_tls,
           forceImplicitTls: c.force_implicit_tls,
           tls: tls ? { rejectUnauthorized: !tls.insecure_skip_verify, ca: tls.ca ?? (tls.ca_file ? readSecretFile(tls.ca_file, `${key}.tls_config.ca_file`, deps.file) : undefined), serverName: tls.server_name } : undefined,
           headers: c.headers ?? {},
@@ -132,11 +123,11 @@ export function integrationsFor(receiver: ReceiverRaw, global: GlobalRaw = {}, d
     );
   });
 
-  (receiver.webhook_configs ?? []).forEach((c, i) => {
+  receiver.webhook.forEach((c, i) => {
     const key = `${base}.webhook_configs[${i}]`;
     const url = reveal(c.url) ?? (c.url_file ? readSecretFile(c.url_file, `${key}.url_file`, deps.file) : undefined);
     if (!url) throw new ConfigError(`${key}.url`, 'one of url or url_file must be configured', deps.file);
-    const auth = authHeader(c.http_config ?? global.http_config, `${key}.http_config`, deps.file);
+    const auth = authHeader(c.http_config, `${key}.http_config`, deps.file);
     out.push(
       new WebhookIntegration(
         `webhook[${i}]`,

@@ -6,7 +6,7 @@ import { systemClock } from '../../model/clock.js';
 import { RetryableNotifyError, type Integration, type NotificationContext } from '../../model/notification.js';
 import { buildContent } from './content.js';
 import { checkStatus, PermanentNotifyError, post, retryAfterMs, type PostResult } from './http.js';
-import { safeMessage } from './redact.js';
+import { redactUrl, safeMessage } from './redact.js';
 import { slackPayload, type SlackPayload } from './slack-blocks.js';
 import { defaultSlackQueues, type Attempt, type SlackQueues } from './slack-queue.js';
 
@@ -93,7 +93,7 @@ export class SlackIntegration implements Integration {
     if (this.opts.botToken) this.checkApiAnswer(ctx, payload, r);
     else if (r.body.trim() !== 'ok') {
       // Alertmanager's checkTextResponseError: a webhook answers exactly "ok"
-      throw new PermanentNotifyError(`${this.name}: unexpected answer from Slack: ${safeMessage(r.body.slice(0, 200), this.secrets)}`, r.status);
+      throw new PermanentNotifyError(`${this.name}: unexpected answer from ${redactUrl(this.url)}: ${safeMessage(r.body.slice(0, 200), this.secrets)}`, r.status);
     }
     return { kind: 'sent' };
   }
