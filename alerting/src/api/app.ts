@@ -40,8 +40,10 @@ async function jsonFallbacks(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null || typeof ctx.body === 'string') && !ctx.response.is('json') && !ctx.response.is('html')) {
     const msg = ctx.status === 404 ? `not found: ${ctx.method} ${ctx.path}` : ctx.status === 405 ? `method ${ctx.method} not allowed on ${ctx.path}` : ctx.message;
     const allow = ctx.response.get('allow');
+    const status = ctx.status;
     ctx.type = 'application/json';
     ctx.body = JSON.stringify(msg);
+    ctx.status = status; // Koa turns an implicit 404 into 200 when a body is set
     if (allow) ctx.set('Allow', allow);
   }
 }

@@ -3,7 +3,8 @@
 // `continue`), as Alertmanager's getAlertsHandler lists them.
 import { LANTERN_ROUTE_KEYS, type AlertmanagerConfig } from '../config/alertmanager.js';
 import type { RoutesFor } from '../dispatch/routes.js';
-import type { ApiConfigView } from './deps.js';
+import type { Alert, AlertStatus } from '../model/alert.js';
+import type { AlertGroupView, ApiConfigView, DispatcherView } from './deps.js';
 
 export function configView(config: AlertmanagerConfig, routesFor?: RoutesFor): ApiConfigView {
   return {
@@ -13,4 +14,12 @@ export function configView(config: AlertmanagerConfig, routesFor?: RoutesFor): A
     receivers: config.receivers.map((r) => ({ name: r.name })),
     receiversFor: (labels) => (routesFor ? routesFor(labels).map((r) => r.receiver) : config.route.receiver ? [config.route.receiver] : []),
   };
+}
+
+/** The dispatcher's view of groups and suppression, as the API reads it (dispatch/dispatcher.ts Dispatcher). */
+export function dispatcherView(d: {
+  groupsView(): AlertGroupView[];
+  status(alert: Alert): Partial<AlertStatus> | undefined;
+}): DispatcherView {
+  return { groups: () => d.groupsView(), status: (a) => d.status(a) };
 }

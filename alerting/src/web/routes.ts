@@ -9,7 +9,7 @@ import { HttpError, describe } from '../api/http-error.js';
 import type { ApiLimits } from '../api/limits.js';
 import { parsePostableSilence } from '../api/v2/postable-silence.js';
 import { gettableSilence, sortSilences } from '../api/v2/shapes.js';
-import { activeSilences, alertStatus } from '../api/v2/suppression.js';
+import { alertStatus } from '../api/v2/suppression.js';
 import { AlertingError } from '../model/errors.js';
 import { MAX_REGEX_BYTES, parseMatchers, toApiMatcher } from '../model/matchers.js';
 import type { Alert } from '../model/alert.js';
@@ -30,7 +30,7 @@ function send(ctx: Context, r: HtmlReply): void {
 
 async function pageGroups(deps: ApiDeps, now: Date): Promise<PageGroup[]> {
   const dispatcher = deps.dispatcher?.();
-  const silences = activeSilences(await deps.stores.silences.list(), now);
+  const silences = await deps.stores.silences.list();
   const firing = (alerts: Alert[]) => alerts.filter((a) => a.endsAt.getTime() > now.getTime());
   let groups: { groupKey: string; labels: Record<string, string>; receiver: string; alerts: Alert[]; evidence?: PageGroup['evidence'] }[];
   if (dispatcher) {
@@ -49,7 +49,7 @@ async function pageGroups(deps: ApiDeps, now: Date): Promise<PageGroup[]> {
     const alerts = firing(g.alerts).sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime());
     if (alerts.length === 0) continue;
     const withStatus = [];
-    for (const alert of alerts) withStatus.push({ alert, status: await alertStatus(alert, silences, dispatcher) });
+    for (const alert of alerts) withStatus.push({ alert, status: await alertStatus(alert, silences, now, dispatcher) });
     const ack = await deps.stores.acks.get(g.groupKey);
     const pg: PageGroup = { groupKey: g.groupKey, anchor: groupAnchor(g.groupKey), labels: g.labels, receiver: g.receiver, alerts: withStatus };
     if (ack) pg.ack = ack;

@@ -9,6 +9,7 @@ import { createApi } from '../../src/api/app.js';
 import { configView } from '../../src/api/config-view.js';
 import type { ApiDeps } from '../../src/api/deps.js';
 import { parseAlertmanagerConfig } from '../../src/config/alertmanager.js';
+import { buildRouteTree, routesFor } from '../../src/dispatch/route.js';
 import { systemClock } from '../../src/model/clock.js';
 import type { PgStores } from '../../src/store/open.js';
 import { freshStores, quietLogger } from './stores.js';
@@ -58,9 +59,10 @@ export interface ApiServer {
 export async function startApi(prefix: string, overrides: Partial<ApiDeps> = {}, yaml = AM_YAML): Promise<ApiServer> {
   const { stores, schema }: { stores: PgStores; schema: FreshSchema } = await freshStores(prefix);
   const config = parseAlertmanagerConfig(yaml, 'alertmanager.yml');
+  const tree = buildRouteTree(config);
   const deps: ApiDeps = {
     stores,
-    config: () => configView(config),
+    config: () => configView(config, (labels) => routesFor(tree, labels)),
     reload: async () => undefined,
     externalURL: 'http://127.0.0.1',
     ackSecret: ACK_SECRET,

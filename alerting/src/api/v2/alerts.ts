@@ -10,7 +10,7 @@ import { anchoredRegex, queryBool } from '../validate.js';
 import { matchFilterLabels, parseFilters } from './filters.js';
 import { parsePostableAlerts } from './postable-alerts.js';
 import { gettableAlert, type GettableAlert } from './shapes.js';
-import { activeSilences, alertStatus } from './suppression.js';
+import { alertStatus } from './suppression.js';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -42,14 +42,14 @@ function parseAlertQuery(q: Query): AlertQuery {
 async function selectAlerts(deps: ApiDeps, alerts: Alert[], query: AlertQuery, now: Date): Promise<GettableAlert[]> {
   const cfg = deps.config();
   const dispatcher = deps.dispatcher?.();
-  const silences = activeSilences(await deps.stores.silences.list(), now);
+  const silences = await deps.stores.silences.list();
   const out: GettableAlert[] = [];
   for (const a of alerts) {
     if (a.endsAt.getTime() < now.getTime()) continue;
     if (!matchFilterLabels(query.filter, a.labels)) continue;
     const receivers = cfg.receiversFor(a.labels);
     if (query.receiver && !receivers.some((r) => query.receiver!.test(r))) continue;
-    const status = await alertStatus(a, silences, dispatcher);
+    const status = await alertStatus(a, silences, now, dispatcher);
     if (!query.active && status.state === 'active') continue;
     if (!query.silenced && status.silencedBy.length > 0) continue;
     if (!query.inhibited && status.inhibitedBy.length > 0) continue;

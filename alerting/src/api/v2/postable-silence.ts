@@ -1,21 +1,19 @@
-// POST /api/v2/silences input → PostableSilence, with Alertmanager's checks (api.go postSilencesHandler and
-// silence.validateSilence): at least one matcher, valid names and regexes, not all matchers matching the
-// empty string, startsAt before endsAt, endsAt not in the past. Errors name the field.
+// POST /api/v2/silences input → PostableSilence: the JSON shape checked here (types, dates, sizes), then
+// Alertmanager's rules through notify/silence-match.ts validateSilence. Errors name the field.
 import { AlertingError } from '../../model/errors.js';
 import { LABEL_NAME, type LabelSet } from '../../model/labels.js';
 import { MAX_REGEX_BYTES, fromApiMatcher } from '../../model/matchers.js';
 import type { Matcher, PostableSilence } from '../../model/silence.js';
 import { badRequest } from '../http-error.js';
 import type { ApiLimits } from '../limits.js';
+import { validateSilence } from '../../notify/silence-match.js';
 import { describeValue, isObject, labelSet, optionalBool, requiredDate, requiredString } from '../validate.js';
 
 export function parseMatcherList(v: unknown, field: string, limits: ApiLimits): Matcher[] {
   if (!Array.isArray(v)) throw badRequest(field, v === undefined ? 'required' : `expected an array of matchers, got ${describeValue(v)}`);
   if (v.length === 0) throw badRequest(field, 'at least one matcher required');
   if (v.length > limits.maxLabels) throw badRequest(field, `${v.length} matchers, at most ${limits.maxLabels} allowed`);
-  const out = v.map((m, i) => parseApiMatcher(m, `${field}[${i}]`, limits));
-  if (out.every((m) => fromApiMatcher(m).matches(''))) throw badRequest(field, 'at least one matcher must not match the empty string');
-  return out;
+  return v.map((m, i) => parseApiMatcher(m, `${field}[${i}]`, limits));
 }
 
 function parseApiMatcher(v: unknown, field: string, limits: ApiLimits): Matcher {
@@ -36,12 +34,6 @@ function parseApiMatcher(v: unknown, field: string, limits: ApiLimits): Matcher 
   return m;
 }
 
-export function checkSilenceTimes(startsAt: Date, endsAt: Date, now: Date, field = ''): void {
-  const f = (k: string) => (field ? `${field}.${k}` : k);
-  if (startsAt.getTime() >= endsAt.getTime()) throw badRequest(f('endsAt'), 'start time must be before end time');
-  if (endsAt.getTime() < now.getTime()) throw badRequest(f('endsAt'), "end time can't be in the past");
-}
-
 export function parsePostableSilence(body: unknown, limits: ApiLimits, now: Date): PostableSilence {
   if (!isObject(body)) throw badRequest('silence', `expected a silence object, got ${describeValue(body)}`);
   let id: string | undefined;
@@ -52,11 +44,12 @@ export function parsePostableSilence(body: unknown, limits: ApiLimits, now: Date
   const matchers = parseMatcherList(body.matchers, 'matchers', limits);
   const startsAt = requiredDate(body.startsAt, 'startsAt');
   const endsAt = requiredDate(body.endsAt, 'endsAt');
-  checkSilenceTimes(startsAt, endsAt, now);
   const createdBy = requiredString(body.createdBy, 'createdBy', 1024);
   const comment = requiredString(body.comment, 'comment', limits.maxLabelValueBytes);
   const annotations: LabelSet = body.annotations === undefined || body.annotations === null ? {} : labelSet(body.annotations, 'annotations', limits);
   const s: PostableSilence = { matchers, startsAt, endsAt, createdBy, comment, annotations };
   if (id) s.id = id;
+  // Alertmanager's semantic rules (matchers not all matching "", start before end, end not past, sizes)
+  validateSilence(s, now);
   return s;
 }
