@@ -25,3 +25,7 @@ export { Route, buildRouteTree, routesFor, labelSetString } from './dispatch/rou
 export { Inhibitor } from './notify/inhibit.js';
 export { TimeIntervals, containsTime, UnknownTimeIntervalError } from './notify/time-intervals.js';
 export { silencedBy, validateSilence, SILENCE_LIMITS } from './notify/silence-match.js';
+export { Dispatcher, type DispatcherOptions, type GroupView } from './dispatch/dispatcher.js';
+export { routesFromConfig, type DispatchRoute, type RoutesFor } from './dispatch/routes.js';
+export { NotifyPipeline, type PipelineOptions, type FlushRequest, type FlushResult } from './notify/pipeline.js';
+export { suppressionFromConfig, type Suppression } from './notify/mute.js';

@@ -100,10 +100,10 @@ export class Dispatcher {
     this.running = false;
     this.unsubscribe?.();
     this.leaseTimer?.clear();
-    const wasLeader = this.leader;
     this.dropLeadership();
-    await this.queue;
-    if (wasLeader && opts.release !== false) await this.o.stores.lease.release(this.holder).catch(() => undefined);
+    // Let a lease call in flight land first, so the release is not overtaken by it.
+    await this.idle();
+    if (opts.release !== false) await this.o.stores.lease.release(this.holder).catch(() => undefined);
   }
 
   /** Resolves when nothing started is still running (work waiting on the clock, like a retry backoff, excepted). */
