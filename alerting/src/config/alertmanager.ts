@@ -351,6 +351,7 @@ export const LANTERN_ROUTE_KEYS = ['escalation'] as const;
 /** The config text without Lantern-only keys, comments kept: what `amtool check-config` accepts. */
 export function originalForAmtool(config: Pick<AlertmanagerConfig, 'original'>): string {
   const doc = parseDocument(config.original, { version: '1.1' });
+  if (doc.errors.length > 0) return config.original; // not YAML: nothing to strip, let the checker say why
   stripLanternKeys(doc);
   return doc.toString();
 }
@@ -361,6 +362,7 @@ export function originalForAmtool(config: Pick<AlertmanagerConfig, 'original'>):
  */
 export function redactedOriginal(config: Pick<AlertmanagerConfig, 'original'>): string {
   const doc = parseDocument(config.original, { version: '1.1' });
+  if (doc.errors.length > 0) return '';
   stripLanternKeys(doc);
   const js = doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown> | null;
   redactSecrets(js, []);
@@ -388,13 +390,26 @@ const SECRET_KEYS = new Set([
   'api_url',
   'auth_password',
   'auth_secret',
-  'url',
   'password',
   'credentials',
   'bearer_token',
   'key',
   'client_secret',
 ]);
+
+/**
+ * A webhook URL keeps its scheme and host: Alertmanager ≤ 0.25 (Debian's amtool) parses webhook `url` as a plain
+ * URL and rejects a bare `<secret>`; path, query and credentials (where tokens live) become `<secret>`.
+ */
+function redactWebhookUrl(s: string): string {
+  try {
+    const u = new URL(s);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return `${u.protocol}//${u.host}/${SECRET_TOKEN}`;
+  } catch {
+    // not a URL: fall through
+  }
+  return SECRET_TOKEN;
+}
 
 function redactSecrets(v: unknown, path: string[]): void {
   if (Array.isArray(v)) {
@@ -405,7 +420,8 @@ function redactSecrets(v: unknown, path: string[]): void {
   const o = v as Record<string, unknown>;
   for (const [k, x] of Object.entries(o)) {
     // `url` is a secret in webhook_configs; proxy_url and the like are not.
-    if (SECRET_KEYS.has(k) && typeof x === 'string' && x !== '') o[k] = SECRET_TOKEN;
+    if (k === 'url' && typeof x === 'string' && x !== '') o[k] = redactWebhookUrl(x);
+    else if (SECRET_KEYS.has(k) && typeof x === 'string' && x !== '') o[k] = SECRET_TOKEN;
     else redactSecrets(x, [...path, k]);
   }
 }

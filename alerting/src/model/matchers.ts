@@ -130,7 +130,8 @@ export function parseMatchers(input: string, opts: ParseOptions = {}): LabelMatc
   } catch (classicErr) {
     if (mode === 'classic' || !(classicErr instanceof ParseError)) throw classicErr;
     try {
-      return parseUtf8(input, opts);
+      // Only the quoted-name form is taken from the UTF-8 parser: `invalid-name="x"` stays an error, as in amtool.
+      return parseUtf8(input, opts, true);
     } catch {
       throw classicErr;
     }
@@ -279,7 +280,7 @@ function lexUtf8(input: string, field: string): Tok[] {
   return toks;
 }
 
-function parseUtf8(input: string, opts: ParseOptions): LabelMatcher[] {
+function parseUtf8(input: string, opts: ParseOptions, quotedNamesOnly = false): LabelMatcher[] {
   const field = opts.field ?? 'matchers';
   const toks = lexUtf8(input, field);
   let p = 0;
@@ -299,6 +300,8 @@ function parseUtf8(input: string, opts: ParseOptions): LabelMatcher[] {
   if (open) p++;
   while (toks[p]!.kind === 'quoted' || toks[p]!.kind === 'unquoted') {
     const nameTok = toks[p++]!;
+    if (quotedNamesOnly && nameTok.kind === 'unquoted' && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(nameTok.text))
+      throw new ParseError(input, nameTok.at, `invalid label name ${JSON.stringify(nameTok.text)} (quote names that are not [a-zA-Z_:][a-zA-Z0-9_:]*)`, field);
     const opTok = toks[p]!;
     if (opTok.kind !== 'op') fail(opTok, "expected an operator such as '=', '!=', '=~' or '!~'");
     p++;
@@ -445,6 +448,16 @@ export function translateGoRegex(re: string): { source: string; flags: string } 
       const n = src[i + 1];
       if (n === undefined) throw new RegexError(re, 'trailing backslash at end of expression');
       if (!inClass && /[1-9]/.test(n)) throw new RegexError(re, `invalid escape sequence: \\${n} (backreferences are not supported by RE2)`);
+      if (n === 'p' || n === 'P') {
+        // Go: \pL, \p{Greek}; JS needs \p{L} and \p{Script=Greek}.
+        const m = /^\{(\^?)([A-Za-z_]+)\}|^([A-Za-z])/.exec(src.slice(i + 2));
+        if (!m) throw new RegexError(re, `invalid character class range: \\${n}`);
+        const name = m[2] ?? m[3]!;
+        const neg = m[1] ? (n === 'p' ? 'P' : 'p') : n;
+        out += `\\${neg}{${/^[A-Z][a-z]?$/.test(name) && !/^(Han|Yi)$/.test(name) ? name : `Script=${name}`}}`;
+        i += 1 + m[0].length;
+        continue;
+      }
       if (n === 'z') out += '$';
       else if (n === 'A') out += '^';
       else if (n === 'Q') {
