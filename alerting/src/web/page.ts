@@ -141,7 +141,7 @@ function messagesBlock(d: PageData): string {
 
 // Notification links use Alertmanager-UI style fragments (#/silences/new?filter=...); fragments never reach
 // the server, so this turns one into the query the server pre-fills the form from.
-const HASH_SCRIPT = `(function(){var h=location.hash;var p='#/silences/new?';if(h.indexOf(p)===0){location.replace('/?'+h.slice(p.length)+'#new-silence');}})();`;
+const HASH_SCRIPT = `(function(){function go(){var h=location.hash;var p='#/silences/new?';if(h.indexOf(p)===0){location.replace('/?'+h.slice(p.length)+'#new-silence');}}go();window.addEventListener('hashchange',go);})();`;
 
 export function renderPage(d: PageData, status = 200): HtmlReply {
   const firing = d.groups.reduce((n, g) => n + g.alerts.length, 0);
