@@ -94,7 +94,20 @@ export function uint64Decimal(lo: number, hi: number): string {
     c += Math.floor(b / 10_000_000);
     b %= 10_000_000;
   }
-  return String(c) + pad7(b) + pad7(a); // c > 0: the value is at least 2^53
+  // c > 0: the value is at least 2^53. Nanosecond times of 2001-2286 have 19 digits: one flat string, no rope of pieces
+  if (c >= 10_000 && c < 100_000) return digits19(c, b, a);
+  return String(c) + pad7(b) + pad7(a);
+}
+
+const d = (n: number, div: number) => 48 + (Math.floor(n / div) % 10);
+
+/** 5 + 7 + 7 decimal digits as one string. */
+function digits19(c: number, b: number, a: number): string {
+  return String.fromCharCode(
+    d(c, 10_000), d(c, 1000), d(c, 100), d(c, 10), 48 + (c % 10),
+    d(b, 1_000_000), d(b, 100_000), d(b, 10_000), d(b, 1000), d(b, 100), d(b, 10), 48 + (b % 10),
+    d(a, 1_000_000), d(a, 100_000), d(a, 10_000), d(a, 1000), d(a, 100), d(a, 10), 48 + (a % 10),
+  );
 }
 
 /** A signed 64-bit integer (two's complement halves): a Number when safe, else its decimal string (as the codec keeps big int64s). */
@@ -636,6 +649,27 @@ function span(r: Reader, end: number, res: ResourceInfo, sc: Scope): DecodedSpan
     }
   }
   if (r.pos !== end) r.truncated();
+  const status = statusMessage ? { code: STATUS[statusCode] ?? 'unset', message: statusMessage } : { code: STATUS[statusCode] ?? 'unset' };
+  // parentSpanId is last, as when it was added after the fact, but in the literal: no map transition, no property array
+  if (parentSpanId && !traceState) {
+    return {
+      traceId: traceId ?? '',
+      spanId: spanId ?? '',
+      flags,
+      name,
+      kind: KINDS[kind] ?? 'unspecified',
+      startTimeUnixNano: start,
+      endTimeUnixNano: stop,
+      attributes,
+      droppedAttributesCount: dropped,
+      events,
+      links,
+      status,
+      resource: res,
+      scope: sc,
+      parentSpanId,
+    };
+  }
   const out: DecodedSpan = {
     traceId: traceId ?? '',
     spanId: spanId ?? '',
@@ -648,7 +682,7 @@ function span(r: Reader, end: number, res: ResourceInfo, sc: Scope): DecodedSpan
     droppedAttributesCount: dropped,
     events,
     links,
-    status: statusMessage ? { code: STATUS[statusCode] ?? 'unset', message: statusMessage } : { code: STATUS[statusCode] ?? 'unset' },
+    status,
     resource: res,
     scope: sc,
   };
