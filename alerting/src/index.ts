@@ -29,3 +29,13 @@ export { Dispatcher, type DispatcherOptions, type GroupView } from './dispatch/d
 export { routesFromConfig, type DispatchRoute, type RoutesFor } from './dispatch/routes.js';
 export { NotifyPipeline, type PipelineOptions, type FlushRequest, type FlushResult } from './notify/pipeline.js';
 export { suppressionFromConfig, type Suppression } from './notify/mute.js';
+export { RuleManager, type RuleManagerOptions, type ApiGroup, type ApiRule, type ApiAlert } from './rules/manager.js';
+export { loadRuleFiles, parseRuleFile, RuleFileError, type RuleProblem, type RuleDefinition, type RuleGroupDefinition } from './config/rule-files.js';
+export { expandAlertTemplate, checkAlertTemplate } from './rules/template/prometheus-funcs.js';
+export { checkPromQL, type PromQLError } from './rules/promql-check.js';
+export { createApi, isPublicPath } from './api/app.js';
+export { configView, dispatcherView, ruleManagerView } from './api/config-view.js';
+export type { ApiDeps, ApiConfigView, DispatcherView, AlertGroupView, RuleManagerView, PromRuleGroupView, PromRuleView, SinkMessage } from './api/deps.js';
+export { hashPassword, type BasicAuthConfig } from './api/auth.js';
+export { defaultLimits, type ApiLimits } from './api/limits.js';
+export { statusConfigYaml } from './api/status-config.js';

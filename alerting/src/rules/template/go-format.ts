@@ -1,7 +1,7 @@
 // The part of Go's fmt and strconv that templates reach: %v printing and printf with flags, width and
 // precision. Floats follow strconv.FormatFloat ('g' with shortest digits switches to e-notation from
 // exponent 21 on in JS but from 6 digits' worth in Go: 1234567.0 prints "1.234567e+06").
-import { GoInt, GoMap, GoStruct, type GoValue, kindOf, typeName } from './go-value.js';
+import { type GoInt, type GoMap, type GoStruct, type GoValue, kindOf, typeName } from './go-value.js';
 
 interface Digits {
   /** Significant decimal digits without trailing zeros ("" for zero). */

@@ -74,7 +74,7 @@ function humanizeTimestamp(i: GoValue): string {
   if (!Number.isFinite(v)) return g4(v);
   // model.TimeFromUnixNano(int64(v*1e9)) keeps milliseconds; anything beyond int64 nanoseconds is an error.
   const ns = v * 1e9;
-  if (ns >= 9.223372036854775807e18 || ns < -9.223372036854775808e18) {
+  if (ns >= 2 ** 63 || ns < -(2 ** 63)) {
     throw new Error(`${formatFloat(v, 'g', -1)} cannot be represented as a nanoseconds timestamp since it overflows int64`);
   }
   const ms = Math.trunc(ns / 1e6);
