@@ -4,7 +4,8 @@
 import { LANTERN_ROUTE_KEYS, type AlertmanagerConfig } from '../config/alertmanager.js';
 import type { RoutesFor } from '../dispatch/routes.js';
 import type { Alert, AlertStatus } from '../model/alert.js';
-import type { AlertGroupView, ApiConfigView, DispatcherView } from './deps.js';
+import type { RuleManager } from '../rules/manager.js';
+import type { AlertGroupView, ApiConfigView, DispatcherView, RuleManagerView } from './deps.js';
 
 export function configView(config: AlertmanagerConfig, routesFor?: RoutesFor): ApiConfigView {
   return {
@@ -22,4 +23,9 @@ export function dispatcherView(d: {
   status(alert: Alert): Partial<AlertStatus> | undefined;
 }): DispatcherView {
   return { groups: () => d.groupsView(), status: (a) => d.status(a) };
+}
+
+/** The rule manager as the API reads it (listGroups() in Prometheus /api/v1/rules shape, served as is). */
+export function ruleManagerView(m: Pick<RuleManager, 'listGroups'>): RuleManagerView {
+  return m;
 }

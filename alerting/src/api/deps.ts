@@ -41,7 +41,7 @@ export interface DispatcherView {
   status?(alert: Alert): Promise<Partial<AlertStatus> | undefined> | Partial<AlertStatus> | undefined;
 }
 
-/** A rule as Prometheus' /api/v1/rules shows it (only the fields the page reads are typed). */
+/** A rule as Prometheus' /api/v1/rules shows it (the fields the page reads; rules/manager.ts ApiRule has them all and is served whole). */
 export interface PromRuleView {
   name: string;
   type: 'alerting' | 'recording';
@@ -52,7 +52,6 @@ export interface PromRuleView {
   query?: string;
   state?: string;
   alerts?: { labels: LabelSet; annotations: LabelSet; state: string; activeAt?: string; value?: string }[];
-  [k: string]: unknown;
 }
 export interface PromRuleGroupView {
   name: string;
@@ -61,7 +60,6 @@ export interface PromRuleGroupView {
   lastEvaluation?: string;
   evaluationTime?: number;
   rules: PromRuleView[];
-  [k: string]: unknown;
 }
 export interface RuleManagerView {
   listGroups(): PromRuleGroupView[] | Promise<PromRuleGroupView[]>;
