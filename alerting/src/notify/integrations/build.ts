@@ -2,7 +2,6 @@
 // by config/alertmanager.ts) → integrations, named `<type>[<index>]` as Alertmanager names them.
 // *_file secrets are read here, once per (re)load; an unreadable file is a ConfigError naming the key.
 import { readFileSync } from 'node:fs';
-import type { Registry } from 'prom-client';
 import type { HttpConfigRaw } from '../../config/alertmanager-schema.js';
 import type { ReceiverConfig } from '../../config/alertmanager.js';
 import type { Secret } from '../../config/alertmanager-values.js';
@@ -17,11 +16,14 @@ import { WebhookIntegration } from './webhook.js';
 
 export interface IntegrationDeps {
   clock?: Clock;
-  /** Shared Slack send queues (one per destination); default: the process-wide set. */
+  /**
+   * Shared Slack send queues (one per destination); default: the process-wide set (no metrics). The engine
+   * should build one `new SlackQueues(DEFAULT_SLACK_QUEUE, clock, queueMetrics(registry))` and pass it to
+   * every (re)load, so a reload keeps the queues and their rate-limit pauses.
+   */
   slackQueues?: SlackQueues;
   /** Lets email know a group's thread root was sent before a restart. */
   nflog?: NotificationLog;
-  registry?: Registry;
   /** Where the config was read from, for error messages. */
   file?: string;
 }
