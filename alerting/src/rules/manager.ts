@@ -103,6 +103,7 @@ const iso = (d: Date | undefined): string => (d ? d.toISOString() : ZERO_TIME);
 export class RuleManager {
   private groups: RuleGroup[] = [];
   private running = false;
+  private loaded = false;
   private readonly ctx: GroupContext;
   private readonly metrics: ReturnType<typeof buildMetrics>;
   private readonly intervalMs: number;
@@ -137,8 +138,10 @@ export class RuleManager {
         await prev.stop();
         g.copyState(prev);
         old.delete(g.key);
-      } else if (!this.running && this.groups.length === 0) {
-        g.shouldRestore = true;
+      } else if (this.loaded) {
+        // like Prometheus's manager: only the first load restores `for` state; groups added by a reload start fresh
+        g.shouldRestore = false;
+        for (const r of g.rules) if (r instanceof AlertingRule) r.restored = true;
       }
     }
     for (const g of old.values()) {
@@ -146,6 +149,7 @@ export class RuleManager {
       this.metrics.rules.remove({ rule_group: g.key });
     }
     this.groups = next;
+    this.loaded = true;
     for (const g of next) this.metrics.rules.set({ rule_group: g.key }, g.rules.length);
     if (this.running) for (const g of next) g.start();
     this.opts.logger.info({ groups: next.length, rules: next.reduce((n, g) => n + g.rules.length, 0) }, 'rules loaded');
