@@ -11,6 +11,19 @@ mkdir -p "$RUN" "$LOGS" "$TARGETS"
 # name:port, in start order (the gateway last: it needs the others)
 SERVICES=(user:8081 product:8082 recommendation:8087 gateway:8080)
 
+stop_pid() {   # stop_pid NAME: SIGTERM the process in $RUN/NAME.pid, wait, then SIGKILL
+  local f="$RUN/$1.pid"
+  [[ -f $f ]] || return 0
+  local pid; pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$pid" 2>/dev/null || true
+    echo "demo: $1 stopped"
+  fi
+  rm -f "$f"
+}
+
 stop_collector() {
   local f="$RUN/collector.pid"
   [[ -f $f ]] || return 0
@@ -40,7 +53,7 @@ stop_services() {
   done
 }
 
-if [[ "${1:-}" == down ]]; then stop_services; stop_collector; exit 0; fi
+if [[ "${1:-}" == down ]]; then stop_services; stop_pid alerting; stop_collector; exit 0; fi
 
 bash scripts/setup.sh
 bash infra/infra.sh up
@@ -53,6 +66,7 @@ if [[ ! -f $SECRETS ]]; then
 fi
 # the services' token for the collector (added to secrets made by an older demo)
 grep -q '^COLLECTOR_TOKEN=' "$SECRETS" || printf 'COLLECTOR_TOKEN=%s\n' "$(openssl rand -hex 32)" >>"$SECRETS"
+grep -q '^ALERTING_ACK_SECRET=' "$SECRETS" || printf 'ALERTING_ACK_SECRET=%s\n' "$(openssl rand -hex 32)" >>"$SECRETS"
 set -a; . "$SECRETS"; set +a
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -81,6 +95,26 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 curl -fsS -m 2 http://127.0.0.1:8888/readyz >/dev/null || { echo "demo: the collector is not ready; see $LOGS/collector.log" >&2; exit 1; }
+
+# The alert engine on :9093 with the shop's rules. Slack messages go to its local Slack stand-in (shown on
+# its page) unless SLACK_WEBHOOK_URL is set: then every Slack receiver posts there instead.
+stop_pid alerting
+AM_CONFIG=alerting/config/local.yml
+if [[ -n "${SLACK_WEBHOOK_URL:-}" ]]; then
+  mkdir -p "$LANTERN_HOME/alerting"
+  AM_CONFIG="$LANTERN_HOME/alerting/alertmanager.yml"
+  # node, not sed: a webhook URL may hold characters sed treats as special; the file holds a secret (mode 600)
+  ( umask 077; node -e 'const fs=require("fs");process.stdout.write(fs.readFileSync(process.argv[1],"utf8").replace(/http:\/\/127\.0\.0\.1:9093\/local\/slack\/[a-z-]+/g,()=>process.env.SLACK_WEBHOOK_URL))' alerting/config/local.yml >"$AM_CONFIG" )
+fi
+( ALERTMANAGER_CONFIG=$AM_CONFIG ALERTING_LOCAL_SLACK=true ALERTING_DB_SCHEMA=alerting_demo \
+    exec node --import tsx alerting/src/main.ts ) >"$LOGS/alerting.log" 2>&1 </dev/null &
+echo $! >"$RUN/alerting.pid"
+echo "demo: starting the alert engine on :9093 (log $LOGS/alerting.log)"
+for _ in $(seq 1 120); do
+  curl -fsS -m 2 http://127.0.0.1:9093/-/ready >/dev/null 2>&1 && break
+  kill -0 "$(cat "$RUN/alerting.pid")" 2>/dev/null || { tail -30 "$LOGS/alerting.log" >&2; echo "demo: the alert engine exited; see $LOGS/alerting.log" >&2; exit 1; }
+  sleep 0.5
+done
 for entry in "${SERVICES[@]}"; do
   name=${entry%%:*}; port=${entry##*:}
   # exec: the pid written is the service's own, and no shell keeps this script's stdout open
@@ -104,5 +138,7 @@ The shop is running: gateway http://127.0.0.1:8080 (OpenAPI at /api/docs), Prome
 Traces: http://127.0.0.1:16686/ (recent and failing traces; Jaeger's query API for Grafana or the Jaeger UI)
 Span metrics and service graph: http://127.0.0.1:8889/metrics; the collector's health: http://127.0.0.1:8888/metrics
 Logs (JSON, with trace_id on every line): $LOGS/shop-*.log, and in the collector: http://127.0.0.1:16686/api/logs?service=gateway
-Stop the shop and the collector: npm run demo -- down     Stop the infrastructure: npm run infra -- down
+Alerts: http://127.0.0.1:9093/ (firing groups with evidence, silences, rule health, the Slack messages sent);
+amtool works against it: amtool --alertmanager.url=http://127.0.0.1:9093 alert query
+Stop the shop, the collector and the alert engine: npm run demo -- down     Stop the infrastructure: npm run infra -- down
 EOM
