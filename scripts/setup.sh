@@ -42,3 +42,16 @@ if [[ ! -x /usr/lib/chromium/chromium ]]; then
     echo "setup: chromium is missing; install it (apt-get install chromium) for the browser tests" >&2
   fi
 fi
+
+# amtool (Debian's prometheus-alertmanager) for the tests that prove the alert engine's API works with it.
+if ! command -v amtool >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "setup: installing prometheus-alertmanager (Debian) for amtool" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager; } >/dev/null
+    # only the amtool binary is wanted: the packaged alertmanager service must not take :9093
+    systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true
+    pkill -x prometheus-alertmanager >/dev/null 2>&1 || true
+  else
+    echo "setup: amtool is missing; install it (apt-get install prometheus-alertmanager) for the alerting tests" >&2
+  fi
+fi
