@@ -91,14 +91,7 @@ export function parseSearch(p: URLSearchParams, nowUs: number, maxTraces: number
       throw new ParamError(`cannot parse traceID param: ${(err as Error).message}`);
     }
   });
-  const raw = p.get('raw') ?? '';
-  if (raw !== '') {
-    try {
-      parseGoBool(raw);
-    } catch (err) {
-      throw new ParamError(`unable to parse param 'raw': ${(err as Error).message}`);
-    }
-  }
+  checkRawParam(p);
   if (traceIds.length === 0 && service === '') throw new ParamError("parameter 'service' is required");
   if (limit <= 0) throw new ParamError('invalid parameter: limit must be greater than 0');
   if (start > end) throw new ParamError('invalid parameter: start time must be before end time');
@@ -197,14 +190,7 @@ export class JaegerApi {
     }
     // start/end are only hints (Grafana even sends ms), but must be integers as in Jaeger
     for (const name of ['start', 'end']) if (p.get(name)) timeParam(p, name, 0);
-    const raw = p.get('raw') ?? '';
-    if (raw !== '') {
-      try {
-        parseGoBool(raw);
-      } catch (err) {
-        throw new ParamError(`unable to parse param 'raw': ${(err as Error).message}`);
-      }
-    }
+    checkRawParam(p);
     const t = this.store.get(id);
     if (!t) return apiError(404, 'trace not found');
     return envelope([toJaegerTrace(t)], 0, null, pretty);
@@ -316,4 +302,15 @@ function summaryOf(t: StoredTrace) {
     orphanSpanCount: t.spans.filter((s) => s.span.parentSpanId && !ids.has(s.span.parentSpanId)).length,
     services: [...services.values()],
   };
+}
+
+/** `raw` (skip Jaeger's adjusters) changes nothing here, but Jaeger refuses a value that is not a Go bool. */
+function checkRawParam(p: URLSearchParams): void {
+  const raw = p.get('raw') ?? '';
+  if (raw === '') return;
+  try {
+    parseGoBool(raw);
+  } catch (err) {
+    throw new ParamError(`unable to parse param 'raw': ${(err as Error).message}`);
+  }
 }
