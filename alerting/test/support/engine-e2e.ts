@@ -214,7 +214,7 @@ export async function spawnEngine(env: Record<string, string>): Promise<EnginePr
   });
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig)));
-  let ended: number | NodeJS.Signals | null | undefined;
+  let ended: number | string | undefined;
   void exited.then((c) => (ended = c === null ? 'exit' : c));
   await waitFor(
     () => {
