@@ -2,12 +2,12 @@
 // and forwards it (sampled) or counts it dropped. Nothing accepted is lost: a full buffer decides its oldest trace
 // early, refused sampled spans are retried on the next tick, and shutdown decides and forwards everything pending.
 import { performance } from 'node:perf_hooks';
-import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { RefusedError } from '../../../pipeline/errors.js';
 import type { Consumer, Host, Processor } from '../../../pipeline/types.js';
 import type { DecodedSpan } from '../../../otlp/types.js';
 import type { TailSamplingConfig } from './config.js';
+import { DecisionCache } from './decision-cache.js';
 import { PolicySet } from './decide.js';
 import { Fifo } from './fifo.js';
 import { Forwarder } from './forwarder.js';
@@ -34,8 +34,8 @@ export class TailSamplingProcessor implements Processor<'traces'> {
   /** Pending traces in arrival order: the head is always the next to decide (by time or early). */
   private readonly order = new Fifo<PendingTrace>();
   private pendingSpans = 0;
-  private readonly sampledIds: LRUCache<string, true> | undefined;
-  private readonly droppedIds: LRUCache<string, true> | undefined;
+  private readonly sampledIds: DecisionCache | undefined;
+  private readonly droppedIds: DecisionCache | undefined;
   private readonly policies: PolicySet;
   private readonly forwarder: Forwarder;
   private readonly metrics: TailSamplingMetrics;
@@ -54,8 +54,8 @@ export class TailSamplingProcessor implements Processor<'traces'> {
     this.log = host.logger.child({ processor: id, pipeline });
     this.metrics = tailSamplingMetrics(host.telemetry, id, pipeline);
     const { sampled_cache_size: sampledSize, non_sampled_cache_size: droppedSize } = cfg.decision_cache;
-    this.sampledIds = sampledSize > 0 ? new LRUCache({ max: sampledSize }) : undefined;
-    this.droppedIds = droppedSize > 0 ? new LRUCache({ max: droppedSize }) : undefined;
+    this.sampledIds = sampledSize > 0 ? new DecisionCache(sampledSize) : undefined;
+    this.droppedIds = droppedSize > 0 ? new DecisionCache(droppedSize) : undefined;
     this.policies = new PolicySet(cfg.policies, cfg.sample_on_first_match, (policy, err) =>
       this.log.warn({ err, policy }, 'tail_sampling policy failed; it abstains for this trace'),
     );
@@ -139,11 +139,11 @@ export class TailSamplingProcessor implements Processor<'traces'> {
     this.pending.delete(t.traceId);
     this.pendingSpans -= t.spans.length;
     if (this.policies.decide(t, now)) {
-      this.sampledIds?.set(t.traceId, true);
+      this.sampledIds?.add(t.traceId);
       this.forwarder.push(t.spans);
       this.counts.sampled++;
     } else {
-      this.droppedIds?.set(t.traceId, true);
+      this.droppedIds?.add(t.traceId);
       this.counts.droppedSpans += t.spans.length;
       this.counts.notSampled++;
     }

@@ -10,7 +10,7 @@ import { handleCors } from '../http/cors.js';
 import { HttpError } from '../http/errors.js';
 import { pathOf, ReceiverServer } from '../http/server.js';
 import type { OtlpHttpConfig } from './config.js';
-import { CONTENT_TYPE, exportResponseBody, rpcCodeFor, statusBody } from './responses.js';
+import { CONTENT_TYPE, exportResponseBody, rpcCodeFor, sendEmptySuccess, statusBody } from './responses.js';
 import { checkItems } from './validate.js';
 
 const DECODERS: { [S in Signal]: (body: Uint8Array, format: OtlpFormat) => SignalData[S] } = {
@@ -18,9 +18,6 @@ const DECODERS: { [S in Signal]: (body: Uint8Array, format: OtlpFormat) => Signa
   logs: decodeLogs,
   metrics: decodeMetrics,
 };
-
-/** The request's encoding, remembered so an error can be answered in it. */
-const formats = new WeakMap<IncomingMessage, OtlpFormat>();
 
 export class OtlpHttpReceiver implements Receiver {
   private readonly server: ReceiverServer;
@@ -70,7 +67,6 @@ export class OtlpHttpReceiver implements Receiver {
     if (!format) {
       throw new HttpError(415, `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not supported: use application/x-protobuf or application/json`);
     }
-    formats.set(req, format);
     const body = await readBody(req, { limit: this.config.max_request_body_size });
     await this.export(signal, body, format, res);
   }
@@ -89,13 +85,15 @@ export class OtlpHttpReceiver implements Receiver {
       }
     }
     this.counters.accepted(signal, n);
+    if (rejected === 0) return sendEmptySuccess(res, format);
     this.send(res, 200, format, exportResponseBody(signal, format, rejected, message));
   }
 
   private answerError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     drain(req);
+    // in the request's encoding (read again from its header: no per-request WeakMap entry for the GC to trace);
     // errors before the content type was known are answered in JSON, the readable fallback
-    const format = formats.get(req) ?? otlpFormat(req.headers['content-type']) ?? 'json';
+    const format = otlpFormat(req.headers['content-type']) ?? 'json';
     const { status, message, headers } = this.describe(err);
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     this.send(res, status, format, statusBody(format, rpcCodeFor(status), message));

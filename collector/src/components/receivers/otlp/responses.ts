@@ -1,5 +1,6 @@
 // OTLP/HTTP response bodies: Export*ServiceResponse on success, google.rpc.Status on failure, each in
 // the encoding of the request (protobuf or JSON).
+import type { ServerResponse } from 'node:http';
 import protobuf from 'protobufjs';
 import { otlpType, type OtlpFormat } from '../../../otlp/codec.js';
 import type { Signal } from '../../../pipeline/types.js';
@@ -63,4 +64,19 @@ export function exportResponseBody(signal: Signal, format: OtlpFormat, rejected:
   if (rejected === 0) return Buffer.alloc(0);
   const t = otlpType(type);
   return Buffer.from(t.encode(t.fromObject({ partialSuccess: { [rejectedField]: rejected, errorMessage } })).finish());
+}
+
+// The success answer without partial success is the same for every request: an empty protobuf message or `{}`.
+// Headers as a flat array (no object to walk) and the body as a string, which node joins to the header
+// block: one socket write per response, where a Buffer body went out as a writev of header and body.
+const EMPTY_SUCCESS: Record<OtlpFormat, { headers: string[]; body: string }> = {
+  protobuf: { headers: ['content-type', CONTENT_TYPE.protobuf, 'content-length', '0'], body: '' },
+  json: { headers: ['content-type', CONTENT_TYPE.json, 'content-length', '2'], body: '{}' },
+};
+
+/** 200 with an empty Export*ServiceResponse (nothing rejected), in the request's encoding. */
+export function sendEmptySuccess(res: ServerResponse, format: OtlpFormat): void {
+  const { headers, body } = EMPTY_SUCCESS[format];
+  res.writeHead(200, headers);
+  res.end(body, 'latin1');
 }
