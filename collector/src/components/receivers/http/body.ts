@@ -124,7 +124,8 @@ class BodyReader {
   private finish(): void {
     if (this.settled) return;
     this.settled = true;
-    this.resolve(Buffer.concat(this.chunks, this.outBytes));
+    // a body that arrived in one chunk (most OTLP requests) is that chunk: no copy
+    this.resolve(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.outBytes));
   }
 
   private fail(err: Error): void {
