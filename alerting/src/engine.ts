@@ -83,6 +83,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     inhibitedBy: (target: Alert, firing: readonly Alert[], now: Date) => suppression.inhibitedBy(target, firing, now),
     mutedBy: (route: RouteTiming, now: Date) => suppression.mutedBy(route, now),
     silencedBy: (labels, silences, now) => suppression.silencedBy(labels, silences, now),
+    inhibits: () => suppression.inhibits?.() ?? true,
   };
   const dispatcher = new Dispatcher({
     stores,

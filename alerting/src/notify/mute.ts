@@ -16,6 +16,8 @@ export interface Suppression {
   mutedBy(route: RouteTiming, now: Date): string[];
   /** Ids of the silences in force at `now` that match `labels`. */
   silencedBy(labels: LabelSet, silences: readonly Silence[], now: Date): string[];
+  /** False when there are no inhibit rules: the inhibition stage then needs no sources (the pipeline skips loading every alert). */
+  inhibits?(): boolean;
 }
 
 export interface RouteTiming {
@@ -66,5 +68,6 @@ export function suppressionFromConfig(config: Pick<AlertmanagerConfig, 'inhibitR
     inhibitedBy: (target, firing, now) => inhibitor.evaluate(target.labels, firing, now),
     mutedBy: (route, now) => intervals.mutedBy(route, now),
     silencedBy: (labels, silences, now) => silencedBy(labels, silences, now),
+    inhibits: () => config.inhibitRules.length > 0,
   };
 }

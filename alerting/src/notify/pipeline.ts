@@ -75,11 +75,26 @@ export interface FlushResult {
 const noEvidence = async (): Promise<Evidence> => ({ traces: [], logs: [], notes: [] });
 
 export class NotifyPipeline {
+  /** A list of every alert already on its way: flushes starting meanwhile share it (see sources()). */
+  private listing: Promise<Alert[]> | undefined;
+
   constructor(private readonly o: PipelineOptions) {}
+
+  /**
+   * The inhibition sources: every alert in the store. Without inhibit rules none are needed; otherwise
+   * flushes that start while a list is in flight share it (a burst of groups flushing together — 10,000
+   * after a mass alert — would each load the whole table). The shared list is at most one query older than
+   * the flush, a lag AM's own inhibitor, fed asynchronously from its alert subscription, also has.
+   */
+  private sources(): Promise<Alert[]> {
+    if (this.o.suppression.inhibits?.() === false) return Promise.resolve([]);
+    this.listing ??= this.o.stores.alerts.list().finally(() => (this.listing = undefined));
+    return this.listing;
+  }
 
   async flush(req: FlushRequest): Promise<FlushResult> {
     const { now } = req;
-    const all = await this.o.stores.alerts.list();
+    const all = await this.sources();
     const inh = inhibitStage(req.alerts, all, this.o.suppression, now);
     const mute = timeIntervalStage(inh.kept, req.route, this.o.suppression, now);
     const silences = mute.kept.length > 0 ? await this.o.stores.silences.list() : [];
