@@ -138,6 +138,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     reload,
     rules: ruleManagerView(rules),
     dispatcher: () => dispatcherView(dispatcher),
+    onAck: (groupKey, by) => dispatcher.announceAck(groupKey, by),
     ...(sink ? { messages: () => sink.messages().map((m) => ({ at: m.receivedAt, text: m.text, channel: m.channel })) } : {}),
     externalURL: o.externalURL,
     ackSecret: o.ackSecret,

@@ -85,6 +85,8 @@ export function ackRoutes(router: Router, deps: ApiDeps, limits: ApiLimits, metr
     await deps.stores.acks.ack(v.groupKey, by, now);
     metrics.acks.inc();
     deps.logger.info({ groupKey: v.groupKey, by }, 'group acknowledged');
+    // the notice goes out in the background: the acknowledger's page does not wait on Slack or SMTP
+    void deps.onAck?.(v.groupKey, by).catch((err: unknown) => deps.logger.warn({ groupKey: v.groupKey, err: (err as Error).message }, 'acknowledgement notice not sent'));
     send(ctx, messagePage('Acknowledged', `Acknowledged by ${by} at ${fmtTime(now)}. Repeats and escalation stop until the group resolves.`, 200));
   });
 }

@@ -87,6 +87,8 @@ export interface ApiDeps {
   clock: Clock;
   logger: Logger;
   registry: Registry;
+  /** Called after an acknowledgement is stored: the engine sends the "acknowledged by" notice. */
+  onAck?: (groupKey: string, by: string) => Promise<unknown>;
   /** Optional basic auth on everything but /-/healthy and signed ack links. */
   basicAuth?: BasicAuthConfig;
   /** Readiness (default: always ready). */

@@ -324,6 +324,44 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Sends the acknowledgement notice of a group to its receiver and to every escalation step it reached.
+   * Only the leader sends; false when this replica does not lead or holds no such group (the ack itself is
+   * stored either way, so repeats stop).
+   */
+  async announceAck(groupKey: string, by: string): Promise<boolean> {
+    const g = this.groups.get(groupKey);
+    const now = this.clock.now();
+    if (!g || !this.isLeaderAt(now)) return false;
+    const alerts = [...g.alerts.values()];
+    await this.track(async () => {
+      for (let level = 0; level <= g.state.escalationLevel; level++) {
+        const receiver = level === 0 ? g.route.receiver : g.route.escalation[level - 1]?.receiver;
+        if (!receiver) continue;
+        const deadline = new AbortController();
+        const timer = this.clock.setTimeout(() => deadline.abort(), g.route.groupIntervalMs);
+        try {
+          await this.pipeline.announceAck(
+            {
+              groupKey: g.key,
+              receiver,
+              groupLabels: g.labels,
+              alerts,
+              now,
+              route: { muteTimeIntervals: g.route.muteTimeIntervals, activeTimeIntervals: g.route.activeTimeIntervals, repeatIntervalMs: g.route.repeatIntervalMs },
+              escalationLevel: level,
+              signal: AbortSignal.any([deadline.signal, g.stopped.signal]),
+            },
+            by,
+          );
+        } finally {
+          timer.clear();
+        }
+      }
+    });
+    return true;
+  }
+
   private mark(alerts: Alert[], res: FlushResult): void {
     for (const a of alerts) {
       this.marks.set(a.fingerprint, {

@@ -121,6 +121,32 @@ export class NotifyPipeline {
     return result;
   }
 
+  /**
+   * Tells the receiver's integrations who acknowledged the group (Slack: "Acknowledged by X", in the group's
+   * thread with a bot token; email: in the group's thread). It is a notice, not a notification: the nflog
+   * and dedup are untouched, and a failure is logged, never retried past the request's signal.
+   */
+  async announceAck(req: FlushRequest, by: string): Promise<void> {
+    const firing = req.alerts.filter((a) => !isResolved(a, req.now));
+    if (firing.length === 0) return;
+    const ctx = await this.context(req, sortAlerts(firing, req.now), await noEvidence(), by);
+    delete ctx.links.ack;
+    await Promise.all(
+      this.o.integrationsFor(req.receiver).map(async (integration) => {
+        const outcome = await withRetry((signal) => integration.notify(ctx, signal), {
+          clock: this.o.clock,
+          signal: req.signal,
+          ...(this.o.sleep ? { sleep: this.o.sleep } : {}),
+        });
+        if (outcome.ok) this.o.metrics.notifications.inc({ integration: integration.type });
+        else {
+          this.o.metrics.failed.inc({ integration: integration.type, reason: outcome.permanent ? 'clientError' : 'serverError' });
+          this.o.logger.warn({ groupKey: req.groupKey, integration: integration.name, err: outcome.error.message }, 'acknowledgement notice failed');
+        }
+      }),
+    );
+  }
+
   private async toIntegration(
     integration: Integration,
     req: FlushRequest,
