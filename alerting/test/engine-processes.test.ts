@@ -2,7 +2,8 @@
 // Postgres schema: a failover between two replicas after SIGKILL of the leader, and a SIGTERM restart in
 // the middle of a group's life. The Slack stand-in counts messages: none lost, none duplicated.
 import test from 'ava';
-import { freshSchema, uniqueName, waitFor } from '@lantern/testkit';
+import pg from 'pg';
+import { freshSchema, infra, uniqueName, waitFor } from '@lantern/testkit';
 import {
   about,
   EMPTY_RULES,
@@ -27,6 +28,19 @@ async function setup(prefix: string) {
   const amFile = await writeTemp(dir, 'alertmanager.yml', slackAmConfig({ slackUrl: slack.url, wait: '1s', interval: '2s', repeat: '1h' }));
   const rulesFile = await writeTemp(dir, 'rules.yml', EMPTY_RULES);
   return { slack, schema, amFile, rulesFile };
+}
+
+/** Rows in the engine's notification log (what was last sent per group, receiver and integration). */
+async function nflogEntries(schema: string): Promise<number> {
+  const client = new pg.Client({ connectionString: infra.databaseUrl });
+  await client.connect();
+  try {
+    // the schema name comes from testkit's uniqueName ([a-z0-9_]): an identifier, not a bound parameter
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".nflog`);
+    return Number(rows[0]?.n ?? 0);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Kills what is still running at the end of a test (SIGKILL: teardown must not hang on a stuck process). */
@@ -58,6 +72,9 @@ test('two replicas: A leads and notifies once; after SIGKILL of A, B takes over 
   await postAlerts(b.url, [{ labels, annotations: { summary: 'posted to B, sent by A' } }]);
   await waitFor(() => firingOf(about(slack.messages(), name)).length === 1, { what: 'the firing message (from A)', timeoutMs: 60_000 });
   t.false(await isLeader(b.url), 'B did not send it');
+  // A records the send in the notification log right after Slack answers; a crash inside that window is
+  // the documented at-least-once case (B would send it again), so the kill waits until the entry exists
+  await waitFor(async () => (await nflogEntries(schema.name)) >= 1, { what: "A's notification-log entry", timeoutMs: 30_000 });
 
   a.child.kill('SIGKILL');
   await a.exited;
