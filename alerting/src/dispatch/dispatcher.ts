@@ -9,7 +9,7 @@ import { systemClock, type Clock } from '../model/clock.js';
 import type { Evidence } from '../model/notification.js';
 import type { Stores } from '../model/stores.js';
 import { escalates, nextStep } from '../notify/escalation.js';
-import { NotifyPipeline, type FlushResult, type PipelineOptions } from '../notify/pipeline.js';
+import { NotifyPipeline, type FlushRequest, type FlushResult, type PipelineOptions } from '../notify/pipeline.js';
 import type { GroupStateStore } from '../store/groups.js';
 import { AggregationGroup } from './group.js';
 import { dispatchMetrics, type DispatchMetrics } from './metrics.js';
@@ -301,27 +301,34 @@ export class Dispatcher {
   }
 
   private async runPipeline(g: AggregationGroup, receiver: string, level: number, alerts: Alert[], now: Date): Promise<FlushResult> {
-    // Retries end at the next tick (AM: the flush's context times out after group_interval) or when the group stops.
+    const res = await this.withDeadline(g, (signal) => this.pipeline.flush(this.flushRequest(g, receiver, level, alerts, now, signal)));
+    if (level === 0) this.mark(alerts, res);
+    if (res.evidence) this.evidence.set(g.key, res.evidence);
+    return res;
+  }
+
+  /** Retries end at the next tick (AM: the flush's context times out after group_interval) or when the group stops. */
+  private async withDeadline<T>(g: AggregationGroup, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const deadline = new AbortController();
     const timer = this.clock.setTimeout(() => deadline.abort(), g.route.groupIntervalMs);
-    const signal = AbortSignal.any([deadline.signal, g.stopped.signal]);
     try {
-      const res = await this.pipeline.flush({
-        groupKey: g.key,
-        receiver,
-        groupLabels: g.labels,
-        alerts,
-        now,
-        route: { muteTimeIntervals: g.route.muteTimeIntervals, activeTimeIntervals: g.route.activeTimeIntervals, repeatIntervalMs: g.route.repeatIntervalMs },
-        escalationLevel: level,
-        signal,
-      });
-      if (level === 0) this.mark(alerts, res);
-      if (res.evidence) this.evidence.set(g.key, res.evidence);
-      return res;
+      return await fn(AbortSignal.any([deadline.signal, g.stopped.signal]));
     } finally {
       timer.clear();
     }
+  }
+
+  private flushRequest(g: AggregationGroup, receiver: string, level: number, alerts: Alert[], now: Date, signal: AbortSignal): FlushRequest {
+    return {
+      groupKey: g.key,
+      receiver,
+      groupLabels: g.labels,
+      alerts,
+      now,
+      route: { muteTimeIntervals: g.route.muteTimeIntervals, activeTimeIntervals: g.route.activeTimeIntervals, repeatIntervalMs: g.route.repeatIntervalMs },
+      escalationLevel: level,
+      signal,
+    };
   }
 
   /**
@@ -337,26 +344,7 @@ export class Dispatcher {
     await this.track(async () => {
       for (let level = 0; level <= g.state.escalationLevel; level++) {
         const receiver = level === 0 ? g.route.receiver : g.route.escalation[level - 1]?.receiver;
-        if (!receiver) continue;
-        const deadline = new AbortController();
-        const timer = this.clock.setTimeout(() => deadline.abort(), g.route.groupIntervalMs);
-        try {
-          await this.pipeline.announceAck(
-            {
-              groupKey: g.key,
-              receiver,
-              groupLabels: g.labels,
-              alerts,
-              now,
-              route: { muteTimeIntervals: g.route.muteTimeIntervals, activeTimeIntervals: g.route.activeTimeIntervals, repeatIntervalMs: g.route.repeatIntervalMs },
-              escalationLevel: level,
-              signal: AbortSignal.any([deadline.signal, g.stopped.signal]),
-            },
-            by,
-          );
-        } finally {
-          timer.clear();
-        }
+        if (receiver) await this.withDeadline(g, (signal) => this.pipeline.announceAck(this.flushRequest(g, receiver, level, alerts, now, signal), by));
       }
     });
     return true;

@@ -11,7 +11,7 @@ import type { NotifyMetrics } from '../dispatch/metrics.js';
 import { checkAck } from './ack.js';
 import { needsUpdate, type SendReason } from './dedup.js';
 import { inhibitStage, silenceStage, timeIntervalStage, type RouteTiming, type Suppression } from './mute.js';
-import { withRetry } from './retry.js';
+import { withRetry, type RetryOutcome } from './retry.js';
 
 export type Links = NotificationContext['links'];
 
@@ -133,18 +133,24 @@ export class NotifyPipeline {
     delete ctx.links.ack;
     await Promise.all(
       this.o.integrationsFor(req.receiver).map(async (integration) => {
-        const outcome = await withRetry((signal) => integration.notify(ctx, signal), {
-          clock: this.o.clock,
-          signal: req.signal,
-          ...(this.o.sleep ? { sleep: this.o.sleep } : {}),
-        });
-        if (outcome.ok) this.o.metrics.notifications.inc({ integration: integration.type });
-        else {
-          this.o.metrics.failed.inc({ integration: integration.type, reason: outcome.permanent ? 'clientError' : 'serverError' });
-          this.o.logger.warn({ groupKey: req.groupKey, integration: integration.name, err: outcome.error.message }, 'acknowledgement notice failed');
-        }
+        const outcome = await this.send(integration, ctx, req);
+        if (!outcome.ok) this.o.logger.warn({ groupKey: req.groupKey, integration: integration.name, err: outcome.error.message }, 'acknowledgement notice failed');
       }),
     );
+  }
+
+  /** One message through the retry stage (bounded by the request's signal), timed and counted. */
+  private async send(integration: Integration, ctx: NotificationContext, req: FlushRequest): Promise<RetryOutcome> {
+    const started = performance.now();
+    const outcome = await withRetry((signal) => integration.notify(ctx, signal), {
+      clock: this.o.clock,
+      signal: req.signal,
+      ...(this.o.sleep ? { sleep: this.o.sleep } : {}),
+    });
+    this.o.metrics.latency.observe({ integration: integration.type }, (performance.now() - started) / 1000);
+    if (outcome.ok) this.o.metrics.notifications.inc({ integration: integration.type });
+    else this.o.metrics.failed.inc({ integration: integration.type, reason: outcome.permanent ? 'clientError' : 'serverError' });
+    return outcome;
   }
 
   private async toIntegration(
@@ -169,22 +175,14 @@ export class NotifyPipeline {
       let sent = false;
       if (toSend.length > 0) {
         const ctx = await this.context(req, toSend, await evidence(), ack.ack?.by);
-        const started = performance.now();
-        const outcome = await withRetry((signal) => integration.notify(ctx, signal), {
-          clock: this.o.clock,
-          signal: req.signal,
-          ...(this.o.sleep ? { sleep: this.o.sleep } : {}),
-        });
-        this.o.metrics.latency.observe({ integration: integration.type }, (performance.now() - started) / 1000);
+        const outcome = await this.send(integration, ctx, req);
         if (!outcome.ok) {
-          this.o.metrics.failed.inc({ integration: integration.type, reason: outcome.permanent ? 'clientError' : 'serverError' });
           this.o.logger.warn(
             { groupKey: req.groupKey, receiver: req.receiver, integration: integration.name, attempts: outcome.attempts, err: outcome.error.message },
             outcome.permanent ? 'notification failed (not retryable)' : 'notification failed; retrying at the next group_interval tick',
           );
           return { ...base, reason, sent: false, ok: false, error: outcome.error.message };
         }
-        this.o.metrics.notifications.inc({ integration: integration.type });
         sent = true;
       }
       await this.o.stores.nflog.log({
