@@ -54,3 +54,4 @@ export { createEventPublisher, type EventPublisher } from './events/publisher.js
 export { createEventConsumer, typedHandler, type EventConsumer, type EventConsumerOptions, type EventHandler, type EventMeta } from './events/consumer.js';
 export { ensureTopics, dlqTopic, type TopicSpec } from './events/topics.js';
 export { commonConfigSchema, type CommonConfig } from './config-schema.js';
+export * from './events/shop-events.js';
