@@ -50,6 +50,11 @@ const PUBLIC_ROUTES: readonly { methods: readonly string[]; path: RegExp }[] = [
   { methods: ['GET', 'HEAD'], path: /^\/api\/products\/[^/]+\/(details|reviews)$/ },
   { methods: ['GET', 'HEAD'], path: /^\/api\/categories$/ },
   { methods: ['GET', 'HEAD'], path: /^\/api\/docs$/ },
+  // payment providers call back without a user token; the payment service checks their HMAC signature
+  { methods: ['POST'], path: /^\/api\/payments\/callbacks\/[^/]+$/ },
+  // sale listings are shop windows; buying needs a token
+  { methods: ['GET', 'HEAD'], path: /^\/api\/flash-sales$/ },
+  { methods: ['GET', 'HEAD'], path: /^\/api\/flash-sales\/[^/]+$/ },
 ];
 
 export function isPublic(method: string, path: string): boolean {
