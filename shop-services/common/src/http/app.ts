@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { bodyParser } from '@koa/bodyparser';
 import { errorMiddleware } from './error-middleware.js';
+import { jsonBody } from './json-body.js';
+import { requestGuard, type RequestGuardOptions } from './request-guard.js';
 import { createRouter, type AnyRoute } from './routes.js';
 import { requireServiceAuth } from '../auth/internal-token.js';
 import { NotFoundError, AppError } from '../errors.js';
@@ -13,6 +14,10 @@ export interface ServiceAppOptions {
   routes: readonly AnyRoute[];
   /** Max JSON body, e.g. '64kb' (default). Larger bodies get 413. */
   bodyLimit?: string;
+  /** Deepest nesting of objects and arrays in a JSON body; deeper gets 400 body_too_deep. Default 64. */
+  bodyMaxDepth?: number;
+  /** Limits of the path and query guard (query length and parameter count). */
+  requestLimits?: RequestGuardOptions;
   /**
    * Internal-token check for every route (audience = this service's name). `false` only for the
    * gateway, which authenticates end users itself and then sets ctx.state.user.
@@ -22,13 +27,18 @@ export interface ServiceAppOptions {
   middleware?: Koa.Middleware[];
 }
 
-/** Koa app in the shop's standard order: telemetry → typed errors → body → auth → routes → 404. */
+/**
+ * Koa app in the shop's standard order: telemetry → typed errors → path/query guard → JSON body →
+ * auth → routes → 404. The guard and the body parser refuse hostile input (malformed or non-UTF-8
+ * escapes, NUL, deep nesting, prototype keys, huge numbers) with a 4xx before any route sees it.
+ */
 export function createServiceApp(opts: ServiceAppOptions): Koa {
   const app = new Koa({ proxy: false });
   const router = createRouter(opts.routes);
   app.use(opts.telemetry.koa());
   app.use(errorMiddleware());
-  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: opts.bodyLimit ?? '64kb', jsonStrict: true }));
+  app.use(requestGuard(opts.requestLimits));
+  app.use(jsonBody({ limit: opts.bodyLimit, maxDepth: opts.bodyMaxDepth }));
   if (opts.serviceAuth) app.use(requireServiceAuth({ secret: opts.serviceAuth.secret, audience: opts.serviceAuth.audience ?? opts.telemetry.serviceName }));
   for (const mw of opts.middleware ?? []) app.use(mw);
   // outside the router, so it sees allowedMethods' 405 and the router's unmatched 404

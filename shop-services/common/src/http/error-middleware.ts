@@ -9,9 +9,12 @@ interface BodyReadError extends Error {
   limit?: number;
 }
 
-/** Turns body-parser failures into typed errors with messages a client can act on. */
+/** Turns body-parser failures (and input faults: URIError, stack overflow) into typed errors a client can act on. */
 export function normaliseBodyError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
+  // hostile input that got past the guards into code that decodes or recurses: the client's fault
+  if (err instanceof URIError) return new BadRequestError('the request has a malformed percent-encoding or escapes bytes that are not UTF-8', 'malformed_uri');
+  if (err instanceof RangeError && err.message.includes('call stack')) return new BadRequestError('the request input is nested too deeply to process', 'input_too_deep');
   const e = err as BodyReadError;
   // co-body marks JSON.parse failures with status 400 and the raw body, but no type
   if (err instanceof SyntaxError && e.status === 400) return new BadRequestError('request body is not valid JSON', 'malformed_json');
