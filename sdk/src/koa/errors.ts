@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { inputFault } from './input-faults.js';
 
 /** What a client is told about a failed request: nothing that was not meant for it. */
 export interface SafeError {
@@ -34,10 +35,13 @@ function messageForStatus(status: number): string {
  * Maps anything thrown by a handler to a response. Errors carrying an HTTP status (koa's ctx.throw,
  * http-errors, or any error with a numeric `status`/`statusCode` in 400–599) keep their status;
  * their message and string `code` are shown only when `expose` is true (http-errors' default for
- * status < 500; an error without `expose` is treated the same way). Everything else becomes
- * 500 "internal error": its message may hold SQL, hostnames or user data.
+ * status < 500; an error without `expose` is treated the same way). URIErrors and stack
+ * overflows are 400s (see inputFault). Everything else becomes 500 "internal error": its message
+ * may hold SQL, hostnames or user data.
  */
 export function toSafeError(err: unknown): SafeError {
+  const fault = inputFault(err);
+  if (fault !== undefined) return fault;
   const e = (typeof err === 'object' && err !== null ? err : {}) as HttpErrorLike;
   const raw = typeof e.status === 'number' ? e.status : e.statusCode;
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 400 || raw > 599) {

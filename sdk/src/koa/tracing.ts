@@ -12,6 +12,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Middleware } from 'koa';
+import { inputFault } from './input-faults.js';
 
 /** Instrumentation scope of the spans this middleware creates. */
 export const KOA_TRACING_SCOPE = '@lantern/sdk/koa';
@@ -30,8 +31,10 @@ function matchedRoute(ctx: Context): string | undefined {
   return route === undefined ? undefined : String(route);
 }
 
-/** Status a thrown error will produce once Koa's error handler turns it into a response. */
+/** Status a thrown error will produce once the observability middleware turns it into a response. */
 function statusOfError(err: unknown): number {
+  const fault = inputFault(err);
+  if (fault !== undefined) return fault.status;
   const status = (err as { status?: unknown; statusCode?: unknown } | null)?.status ?? (err as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
