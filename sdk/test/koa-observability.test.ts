@@ -44,6 +44,14 @@ async function startService(readiness?: ReadinessChecks) {
     throw new NotFoundError(`no product ${ctx.params.sku}`);
   });
   router.get('/throw404', (ctx) => ctx.throw(404, 'nothing here'));
+  // careless code on hostile input: decoding a malformed escape, recursing as deep as the input goes
+  router.get('/decode', (ctx) => {
+    ctx.body = { value: decodeURIComponent(ctx.querystring) };
+  });
+  router.get('/recurse', (ctx) => {
+    const down = (n: number): number => (n <= 0 ? 0 : 1 + down(n - 1));
+    ctx.body = { depth: down(Number(ctx.querystring)) };
+  });
   // an error the app answered itself (no throw), explained through ctx.state.error
   router.get('/handled-503', (ctx) => {
     ctx.status = 503;
@@ -173,6 +181,28 @@ test('an error with status 404 and expose keeps its status, message and code, wi
   const thrown = await fetch(`${svc.url}/throw404`);
   t.is(thrown.status, 404);
   t.deepEqual(((await thrown.json()) as { error: unknown }).error, { code: 'not_found', message: 'nothing here' });
+});
+
+test('URIError (malformed percent-encoding) and a stack overflow from input answer 400, logged at warn, spans not ERROR', async (t) => {
+  const svc = await startService();
+  t.teardown(svc.close);
+  const cases = [
+    { path: '/decode?%E0%A4%A', code: 'malformed_uri', route: '/decode' },
+    { path: '/recurse?10000000', code: 'input_too_deep', route: '/recurse' },
+  ];
+  for (const c of cases) {
+    const res = await fetch(`${svc.url}${c.path}`);
+    t.is(res.status, 400, c.path);
+    const body = (await res.json()) as { error: { code: string; message: string }; trace_id: string };
+    t.is(body.error.code, c.code);
+    t.notRegex(body.error.message, /URIError|Maximum call stack|\.ts/);
+    const span = spans.getFinishedSpans().find((s) => s.spanContext().traceId === body.trace_id && s.kind === SpanKind.SERVER);
+    t.is(span?.name, `GET ${c.route}`);
+    t.not(span?.status.code, SpanStatusCode.ERROR, 'the client sent it: not a server error');
+    t.truthy(span?.events.find((e) => e.name === 'exception'), 'the exception is still on the span');
+    const line = svc.lines.find((l) => l.route === c.route && l.status === 400);
+    t.is(line?.level, 'warn', 'access line at warn');
+  }
 });
 
 test('OpenMetrics is served when Accept asks for it, with exemplars naming the request span', async (t) => {
