@@ -51,7 +51,15 @@ export {
 export { createServiceClient, type ServiceClient, type ServiceClientOptions, type RequestOptions, type ServiceResponse, type ForwardedResponse, type ClientMethod } from './client/service-client.js';
 export { eventEnvelopeSchema, createEnvelope, decodeEnvelope, InvalidEventError, type EventEnvelope } from './events/envelope.js';
 export { createEventPublisher, type EventPublisher } from './events/publisher.js';
-export { createEventConsumer, typedHandler, type EventConsumer, type EventConsumerOptions, type EventHandler, type EventMeta } from './events/consumer.js';
+export { createEventConsumer, typedHandler, DLQ_HEADERS, type EventConsumer, type EventConsumerOptions, type EventHandler, type EventMeta, type AttemptRecord, type DlqReason } from './events/consumer.js';
 export { ensureTopics, dlqTopic, type TopicSpec } from './events/topics.js';
 export { commonConfigSchema, type CommonConfig } from './config-schema.js';
 export * from './events/shop-events.js';
+export { RetryableEventError, NonRetryableEventError, InvalidEventDataError, eventErrorKind, errorClassName, type EventErrorKind } from './events/errors.js';
+export { captureTraceHeaders, contextFromHeaders, traceIdOf } from './events/trace-context.js';
+export { consumerLagGauge, dlqDepthGauge, fetchGroupLag, fetchDlqDepth, DLQ_REPLAY_GROUP, type PartitionLag, type DlqDepth } from './events/lag.js';
+export { dlqAdminRoutes, type DlqAdminOptions, type DlqMessage } from './events/dlq-admin.js';
+export { outboxMigrations, processedEventsMigrations, OUTBOX_TABLE, PROCESSED_EVENTS_TABLE } from './outbox/migrations.js';
+export { enqueueEvent, OUTBOX_CHANNEL, type OutboxEvent } from './outbox/enqueue.js';
+export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.js';
+export { claimEvent, pruneProcessedEvents } from './outbox/claim.js';

@@ -1,0 +1,405 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Knex } from 'knex';
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import { context, trace, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { getOrCreateCounter, getOrCreateGauge } from '@lantern/sdk';
+import type { Db } from '../db/db.js';
+import type { Logger } from '../telemetry.js';
+import { captureTraceHeaders, contextFromHeaders } from '../events/trace-context.js';
+import { OUTBOX_TABLE } from './migrations.js';
+import { OUTBOX_CHANNEL } from './enqueue.js';
+
+export interface OutboxRelayOptions {
+  /** The service's database (createDb) or a knex whose search_path is the service's schema. */
+  db: Db | Knex;
+  /** Instrumented Kafka client (`instrumentKafka(new Kafka(...))`). */
+  kafka: Kafka;
+  /** Envelope `source` for events enqueued without one: the service name. */
+  source: string;
+  logger?: Logger;
+  /**
+   * Safety-net poll of the outbox, in ms (default 1000). Commits wake the relay at once through
+   * LISTEN/NOTIFY; while the listen connection is down the relay polls every min(pollIntervalMs, 250).
+   */
+  pollIntervalMs?: number;
+  /** Rows sent per Kafka request (default 200). */
+  batchSize?: number;
+  /** Ceiling of the backoff while Kafka or Postgres fail (default 5000 ms; starts at 100 ms, full jitter above half). */
+  maxBackoffMs?: number;
+  /** How often the pending-count and oldest-age gauges are refreshed (default 5000 ms). */
+  statsIntervalMs?: number;
+}
+
+export interface OutboxRelay {
+  /** Starts the send loop in the background. Never fails because Kafka is down: rows wait and go out later. */
+  start(): Promise<void>;
+  /** Stops the loop after the batch in flight, closes the listen connection and the producer. */
+  stop(): Promise<void>;
+  /**
+   * Sends everything pending now, in order, and returns how many rows this relay sent. Throws if
+   * Kafka (or Postgres) fails; the unsent rows stay. Waits while another relay holds the outbox.
+   */
+  drain(): Promise<number>;
+}
+
+interface OutboxRow {
+  seq: string;
+  event_id: string;
+  topic: string;
+  key: string;
+  type: string;
+  payload: string;
+  source: string | null;
+  headers: Record<string, string>;
+}
+
+interface BatchResult {
+  sent: number;
+  /** The batch was full: more rows may be waiting. */
+  more: boolean;
+  /** Another relay of this schema holds the outbox lock. */
+  busy: boolean;
+}
+
+/** pg_try_advisory_xact_lock(class, hashtext(schema)): one sender per schema at a time ('LOTX'). */
+const LOCK_CLASS = 0x4c4f5458;
+
+function isKnex(db: Db | Knex): db is Knex {
+  return typeof db === 'function';
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+function relayMetrics() {
+  return {
+    pending: getOrCreateGauge({ name: 'outbox_pending_events', help: 'Events in the transactional outbox not yet acknowledged by Kafka' }),
+    oldestAge: getOrCreateGauge({ name: 'outbox_oldest_pending_age_seconds', help: 'Age of the oldest event waiting in the outbox (0 when empty)' }),
+    published: getOrCreateCounter<'topic' | 'outcome'>({
+      name: 'outbox_published_total',
+      help: 'Outbox events given to Kafka by the relay, by outcome (success = acknowledged by all in-sync replicas)',
+      labelNames: ['topic', 'outcome'],
+    }),
+  };
+}
+
+/** The envelope as sent: the stored JSON with `source` spliced in when the row has none. */
+function envelopeValue(row: OutboxRow, source: string): string {
+  if (row.source !== null) return row.payload;
+  return `{"source":${JSON.stringify(source)},${row.payload.slice(1)}`;
+}
+
+/**
+ * One producer span per message, child of the request that enqueued the event (its stored trace
+ * context), injected into the message so the consumer's span is the producer span's child. The
+ * SDK's kafkajs instrumentation is suppressed for the batched send (it would parent every message
+ * on the relay's own context and overwrite the header), so the whole batch is one Kafka request.
+ */
+function tracedMessage(row: OutboxRow, source: string, tracer: ReturnType<typeof trace.getTracer>): { message: Message; span: Span } {
+  const parent = contextFromHeaders(row.headers);
+  const span = tracer.startSpan(
+    `send ${row.topic}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'send',
+        'messaging.destination.name': row.topic,
+        'messaging.kafka.message.key': row.key,
+        'messaging.message.id': row.event_id,
+        'lantern.outbox.seq': row.seq,
+        'lantern.event.type': row.type,
+      },
+    },
+    parent,
+  );
+  const headers: Record<string, string> = { ...row.headers };
+  delete headers.traceparent;
+  delete headers.tracestate;
+  Object.assign(headers, captureTraceHeaders(trace.setSpan(parent, span)));
+  return { message: { key: row.key, value: envelopeValue(row, source), headers }, span };
+}
+
+/**
+ * The transactional-outbox relay: sends rows of `<schema>.outbox` to Kafka (acks=all, idempotent
+ * producer) in `seq` order and deletes them once acknowledged.
+ * - Ordered per key: one relay sends at a time (a transaction-scoped advisory lock per schema, so a
+ *   second instance of the service waits instead of racing), each batch is one Kafka request in
+ *   seq order, and a failed batch is resent whole before anything after it.
+ * - At least once: rows are deleted in the transaction that held the lock, after the ack. A crash
+ *   between ack and commit resends the batch; consumers dedupe by event id (claimEvent).
+ * - Kafka down: the batch fails, the rows stay, the relay backs off (exponential, capped, jittered)
+ *   and tries again with a fresh producer. It never throws out of the loop.
+ * - Low idle cost: woken by NOTIFY on commit (enqueueEvent), plus a slow safety-net poll that is a
+ *   single `SELECT 1 … LIMIT 1`.
+ */
+export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
+  const knex = isKnex(opts.db) ? opts.db : opts.db.knex;
+  const batchSize = opts.batchSize ?? 200;
+  const pollIntervalMs = opts.pollIntervalMs ?? 1000;
+  const maxBackoffMs = opts.maxBackoffMs ?? 5000;
+  const statsIntervalMs = opts.statsIntervalMs ?? 5000;
+  const log = opts.logger;
+  const metrics = relayMetrics();
+  const tracer = trace.getTracer('@lantern/shop-common/outbox');
+
+  let schema: string | undefined;
+  let producer: Producer | undefined;
+  let producerReady: Promise<Producer> | undefined;
+  let running = false;
+  let loopDone: Promise<void> | undefined;
+  let statsTimer: NodeJS.Timeout | undefined;
+
+  // wake-up plumbing: a notification (or stop) resolves the current wait; one that arrives while a
+  // batch is in flight is remembered so the loop checks again instead of sleeping
+  let wakePending = false;
+  let wake: (() => void) | undefined;
+  const signalWake = () => {
+    wakePending = true;
+    wake?.();
+  };
+
+  // LISTEN connection, outside the pool; reconnected on loss (meanwhile the loop polls faster)
+  let listenConn: PgListenConnection | undefined;
+  let listenRetry: NodeJS.Timeout | undefined;
+
+  // one batch at a time within this process (the advisory lock covers other processes)
+  let exclusive: Promise<unknown> = Promise.resolve();
+  function serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = exclusive.then(fn, fn);
+    exclusive = next.catch(() => undefined);
+    return next;
+  }
+
+  async function currentSchema(): Promise<string> {
+    if (schema) return schema;
+    if (!isKnex(opts.db)) return (schema = opts.db.schema);
+    const r = (await knex.raw('SELECT current_schema() AS s')) as { rows: { s: string }[] };
+    return (schema = r.rows[0]?.s ?? 'public');
+  }
+
+  function getProducer(): Promise<Producer> {
+    if (!producerReady) {
+      const p = opts.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // fail a batch within seconds when the broker is away; the relay's own backoff takes over
+        retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+      });
+      producer = p;
+      producerReady = p.connect().then(
+        () => p,
+        (err: unknown) => {
+          producerReady = undefined;
+          producer = undefined;
+          void p.disconnect().catch(() => undefined);
+          throw err;
+        },
+      );
+    }
+    return producerReady;
+  }
+
+  /** After a failed send the producer may hold a dead connection or a fenced producer id: start over. */
+  async function dropProducer(): Promise<void> {
+    const p = producer;
+    producer = undefined;
+    producerReady = undefined;
+    if (p) await p.disconnect().catch(() => undefined);
+  }
+
+  async function publish(rows: OutboxRow[], source: string): Promise<void> {
+    const p = await getProducer();
+    const traced = rows.map((row) => tracedMessage(row, source, tracer));
+    const byTopic = new Map<string, Message[]>();
+    traced.forEach(({ message }, i) => {
+      const topic = (rows[i] as OutboxRow).topic;
+      const list = byTopic.get(topic);
+      if (list) list.push(message);
+      else byTopic.set(topic, [message]);
+    });
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    try {
+      await context.with(suppressTracing(context.active()), () => p.sendBatch({ acks: -1, topicMessages }));
+    } catch (err) {
+      for (const { span } of traced) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errText(err) });
+        span.end();
+      }
+      for (const [topic, messages] of byTopic) metrics.published.inc({ topic, outcome: 'error' }, messages.length);
+      throw err;
+    }
+    for (const { span } of traced) span.end();
+    for (const [topic, messages] of byTopic) metrics.published.inc({ topic, outcome: 'success' }, messages.length);
+  }
+
+  async function batch(): Promise<BatchResult> {
+    const source = opts.source;
+    // idle path: one index-only probe, no transaction
+    const probe = (await knex.raw('SELECT 1 FROM ?? LIMIT 1', [OUTBOX_TABLE])) as { rows: unknown[] };
+    if (probe.rows.length === 0) return { sent: 0, more: false, busy: false };
+    return knex.transaction(async (trx) => {
+      const lock = (await trx.raw('SELECT pg_try_advisory_xact_lock(?, hashtext(current_schema())) AS ok', [LOCK_CLASS])) as { rows: { ok: boolean }[] };
+      if (!lock.rows[0]?.ok) return { sent: 0, more: false, busy: true };
+      const { rows } = (await trx.raw('SELECT seq, event_id, topic, key, type, payload, source, headers FROM ?? ORDER BY seq LIMIT ?', [OUTBOX_TABLE, batchSize])) as {
+        rows: OutboxRow[];
+      };
+      if (rows.length === 0) return { sent: 0, more: false, busy: false };
+      try {
+        await publish(rows, source);
+      } catch (err) {
+        await dropProducer();
+        throw err;
+      }
+      await trx.raw('DELETE FROM ?? WHERE seq = ANY(?::bigint[])', [OUTBOX_TABLE, rows.map((r) => r.seq)]);
+      return { sent: rows.length, more: rows.length === batchSize, busy: false };
+    });
+  }
+
+  async function refreshStats(): Promise<void> {
+    try {
+      const r = (await knex.raw('SELECT count(*)::int AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age FROM ??', [OUTBOX_TABLE])) as {
+        rows: { n: number; age: number }[];
+      };
+      metrics.pending.set(r.rows[0]?.n ?? 0);
+      metrics.oldestAge.set(r.rows[0]?.age ?? 0);
+    } catch (err) {
+      log?.debug({ err: errText(err) }, 'outbox stats query failed');
+    }
+  }
+
+  async function listen(): Promise<void> {
+    if (!running || listenConn) return;
+    const mine = await currentSchema();
+    let c: PgListenConnection | undefined;
+    try {
+      c = (await knex.client.acquireRawConnection()) as PgListenConnection;
+      const conn = c;
+      conn.on('notification', (msg) => {
+        if (msg.channel === OUTBOX_CHANNEL && msg.payload === mine) signalWake();
+      });
+      conn.on('error', (err) => lost(conn, err));
+      conn.on('end', () => lost(conn));
+      await conn.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      listenConn = conn;
+      if (!running) return await closeListener();
+      signalWake(); // rows committed before LISTEN took effect
+    } catch (err) {
+      log?.warn({ err: errText(err) }, 'outbox LISTEN failed; polling until it works');
+      if (c) await knex.client.destroyRawConnection(c).catch(() => undefined);
+      scheduleListen();
+    }
+  }
+
+  function lost(conn: PgListenConnection, err?: unknown): void {
+    if (listenConn !== conn) return; // closed by us, or an older connection
+    listenConn = undefined;
+    log?.warn({ err: err === undefined ? 'connection ended' : errText(err) }, 'outbox listen connection lost; polling until it is back');
+    void knex.client.destroyRawConnection(conn).catch(() => undefined);
+    scheduleListen();
+  }
+
+  function scheduleListen(): void {
+    if (!running || listenRetry) return;
+    listenRetry = setTimeout(() => {
+      listenRetry = undefined;
+      void listen();
+    }, 2000);
+    listenRetry.unref();
+  }
+
+  async function closeListener(): Promise<void> {
+    const c = listenConn;
+    listenConn = undefined;
+    if (c) await knex.client.destroyRawConnection(c).catch(() => undefined);
+  }
+
+  async function waitForWake(ms: number, honourWake: boolean): Promise<void> {
+    if (honourWake && wakePending) {
+      wakePending = false;
+      return;
+    }
+    const ac = new AbortController();
+    wake = honourWake ? () => ac.abort() : undefined;
+    await sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined);
+    wake = undefined;
+    if (honourWake) wakePending = false;
+  }
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      let result: BatchResult;
+      try {
+        result = await serial(batch);
+        if (failures > 0) log?.info({ failures }, 'outbox relay recovered');
+        failures = 0;
+      } catch (err) {
+        failures++;
+        // full jitter in the upper half: spread out, but never a tight loop
+        const cap = Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures - 1, 16));
+        const delay = cap / 2 + Math.random() * (cap / 2);
+        log?.warn({ err: errText(err), failures, retryInMs: Math.round(delay) }, 'outbox relay: send failed; rows kept, retrying');
+        // notifications do not shorten a backoff (commits keep coming while Kafka is down); stop does
+        await waitForWake(delay, false);
+        continue;
+      }
+      if (result.more) continue;
+      if (result.sent > 0) void refreshStats();
+      await waitForWake(listenConn ? pollIntervalMs : Math.min(pollIntervalMs, 250), true);
+    }
+  }
+
+  return {
+    async start() {
+      if (running) return;
+      running = true;
+      await currentSchema();
+      await listen();
+      statsTimer = setInterval(() => void refreshStats(), statsIntervalMs);
+      statsTimer.unref();
+      void refreshStats();
+      loopDone = loop();
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      if (statsTimer) clearInterval(statsTimer);
+      if (listenRetry) clearTimeout(listenRetry);
+      listenRetry = undefined;
+      wake?.();
+      await loopDone;
+      await exclusive;
+      await closeListener();
+      await dropProducer();
+    },
+    async drain() {
+      let total = 0;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const r = await serial(batch);
+        total += r.sent;
+        if (r.busy) {
+          if (Date.now() > deadline) return total;
+          await sleep(50);
+          continue;
+        }
+        if (!r.more) break;
+      }
+      void refreshStats();
+      return total;
+    },
+  };
+
+  interface PgListenConnection {
+    query(sql: string): Promise<unknown>;
+    on(event: 'notification', fn: (msg: { channel: string; payload?: string }) => void): void;
+    on(event: 'error', fn: (err: Error) => void): void;
+    on(event: 'end', fn: () => void): void;
+    end(): Promise<void>;
+  }
+}
