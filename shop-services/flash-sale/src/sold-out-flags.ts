@@ -1,0 +1,38 @@
+/**
+ * The cheap path once a sale is sold out: a flag per sale, learnt from Redis (or Postgres), answered
+ * from memory. The flag lapses after `recheckMs`, so a unit given back later (a Postgres failure, an
+ * order that was never created) is sold again: after a lapse, the next request asks Redis once and
+ * sets the flag again if it is still sold out.
+ */
+export class SoldOutFlags {
+  private readonly until = new Map<string, number>();
+
+  constructor(
+    private readonly recheckMs: number,
+    private readonly now: () => number = Date.now,
+    /** Sales tracked at once; beyond that, lapsed flags are dropped first. */
+    private readonly maxSales = 10_000,
+  ) {}
+
+  isSoldOut(saleId: string): boolean {
+    const until = this.until.get(saleId);
+    return until !== undefined && until > this.now();
+  }
+
+  set(saleId: string): void {
+    if (this.until.size >= this.maxSales && !this.until.has(saleId)) this.prune();
+    this.until.set(saleId, this.now() + this.recheckMs);
+  }
+
+  /** A unit came back to this sale. */
+  clear(saleId: string): void {
+    this.until.delete(saleId);
+  }
+
+  private prune(): void {
+    const now = this.now();
+    for (const [id, until] of this.until) if (until <= now) this.until.delete(id);
+    // still full of live flags: forget the oldest (a forgotten flag only costs one Redis call)
+    if (this.until.size >= this.maxSales) this.until.delete(this.until.keys().next().value as string);
+  }
+}
