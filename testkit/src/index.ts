@@ -6,3 +6,4 @@ export { createTopics, freshTopic } from './kafka.js';
 export { freshSchema, type FreshSchema } from './postgres.js';
 export { startOtlpReceiver, type OtlpReceiver } from './otlp.js';
 export { fetchJson, type JsonRequest, type JsonResponse } from './http.js';
+export { startPrivateKafka, type PrivateKafka, type PrivateKafkaOptions } from './kafka-private.js';
