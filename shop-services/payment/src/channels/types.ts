@@ -1,0 +1,66 @@
+import type { PaymentChannel } from '@lantern/shop-common';
+
+export interface ChargeRequest {
+  /** Our id for this call (a payment attempt id); the channel records it and never charges it twice. */
+  reference: string;
+  paymentId: string;
+  amountCents: number;
+  currency: string;
+  signal: AbortSignal;
+}
+
+/**
+ * What a channel answered. `declined` is a real answer (the customer's card said no), not a channel
+ * failure: it is not retried elsewhere. `pending` means the channel will settle later and tell us
+ * through a signed callback. A channel that fails (timeout, 5xx, no connection) throws instead.
+ */
+export type ChargeResult =
+  | { status: 'succeeded'; channelRef: string }
+  | { status: 'pending'; channelRef: string }
+  | { status: 'declined'; channelRef: string; reason: string };
+
+export interface RefundRequest {
+  /** Our refund id. */
+  reference: string;
+  /** The channel's reference of the charge being refunded. */
+  chargeRef: string;
+  amountCents: number;
+  currency: string;
+  signal: AbortSignal;
+}
+
+export type RefundResult = { status: 'succeeded'; channelRef: string } | { status: 'rejected'; channelRef: string; reason: string };
+
+/** One entry of a channel's own records, as reconciliation reads them. */
+export interface ChannelTransaction {
+  reference: string;
+  channelRef: string;
+  kind: 'charge' | 'refund';
+  amountCents: number;
+  currency: string;
+  status: 'succeeded' | 'declined' | 'pending';
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The one interface every payment channel sits behind. */
+export interface PaymentChannelAdapter {
+  readonly name: PaymentChannel;
+  charge(req: ChargeRequest): Promise<ChargeResult>;
+  refund(req: RefundRequest): Promise<RefundResult>;
+  /** The channel's records created at or after `since`, oldest first. */
+  listTransactions(since: Date): Promise<ChannelTransaction[]>;
+}
+
+/** The channel failed to answer (unavailable, 5xx, timeout): counts against it and triggers failover. */
+export class ChannelError extends Error {
+  readonly code = 'channel_error';
+  constructor(
+    readonly channel: PaymentChannel,
+    message: string,
+    opts: { cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ChannelError';
+  }
+}

@@ -1,0 +1,62 @@
+import { getOrCreateCounter, getOrCreateHistogram, LATENCY_BUCKETS_SECONDS } from '@lantern/sdk';
+
+// Every label value below is a code-defined constant or a configured channel name (card, wallet,
+// bank): never an id, so cardinality stays bounded.
+
+/**
+ * One observation per call to a payment channel (charges and refunds), as docs/runbooks.md specifies:
+ * outcome success | declined (the channel answered no) | error (timeout, unavailable, no answer).
+ * PaymentChannelFailing reads it. Calls refused by the channel's open breaker are not calls.
+ */
+export const channelRequestDuration = getOrCreateHistogram({
+  name: 'payment_channel_request_duration_seconds',
+  help: 'Duration of calls to payment channels, by channel and outcome (success, declined, error)',
+  labelNames: ['channel', 'outcome'] as const,
+  buckets: LATENCY_BUCKETS_SECONDS,
+  enableExemplars: true,
+});
+
+/** Final (or pending) outcome of each payment intent; channel "none" when no channel answered. */
+export const paymentsTotal = getOrCreateCounter({
+  name: 'payments_total',
+  help: 'Payment intents by the channel that answered and their outcome (succeeded, failed, pending)',
+  labelNames: ['channel', 'status'] as const,
+});
+
+/** Moving to the next channel after one failed (errors only; declines never fail over). */
+export const failoversTotal = getOrCreateCounter({
+  name: 'payment_failovers_total',
+  help: 'Charges moved on to the next channel after an error, by the channel that failed',
+  labelNames: ['channel'] as const,
+});
+
+export const refundsTotal = getOrCreateCounter({
+  name: 'payment_refunds_total',
+  help: 'Refunds by channel and outcome (succeeded, rejected, failed)',
+  labelNames: ['channel', 'outcome'] as const,
+});
+
+export const refundedCentsTotal = getOrCreateCounter({
+  name: 'payment_refunded_cents_total',
+  help: 'Money refunded, in minor units, by currency',
+  labelNames: ['currency'] as const,
+});
+
+/** Provider callbacks: applied, replayed (event id seen before), ignored (unknown reference or final state), rejected (bad signature). */
+export const callbacksTotal = getOrCreateCounter({
+  name: 'payment_callbacks_total',
+  help: 'Provider callbacks by channel and outcome (applied, replayed, ignored, rejected)',
+  labelNames: ['channel', 'outcome'] as const,
+});
+
+export const reconciliationMismatchesTotal = getOrCreateCounter({
+  name: 'payment_reconciliation_mismatches_total',
+  help: 'New disagreements between the ledger and a channel, by channel and kind',
+  labelNames: ['channel', 'kind'] as const,
+});
+
+export const reconciliationRunsTotal = getOrCreateCounter({
+  name: 'payment_reconciliation_runs_total',
+  help: 'Reconciliation runs by outcome (completed, skipped: another instance held the lock, failed)',
+  labelNames: ['outcome'] as const,
+});

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { AppError, ConflictError, NotFoundError, UpstreamError, type Logger } from '@lantern/shop-common';
+import type { RefundResult } from '../channels/types.js';
+import type { PaymentEventSink } from '../events.js';
+import { refundedCentsTotal, refundsTotal } from '../metrics.js';
+import type { ChannelRouter } from '../routing/channel-router.js';
+import { toPayment, toRefund, type Payment, type PaymentRow, type Refund, type RefundRow } from './types.js';
+
+export interface RefundInput {
+  paymentId: string;
+  /** Omitted: everything not refunded yet. */
+  amountCents?: number;
+  reason: string;
+  idempotencyKey?: string;
+  requestedBy: string;
+}
+
+export interface RefundServiceOptions {
+  knex: Knex;
+  router: ChannelRouter;
+  events: PaymentEventSink;
+  logger: Logger;
+  channelTimeoutMs: number;
+}
+
+/**
+ * Full and partial refunds through the payment's own channel. The amount is reserved under the
+ * payment's row lock before the channel is called (refund_pending_cents), so concurrent refunds can
+ * never add up to more than was paid; a check constraint guards the same rule in Postgres. The lock
+ * is not held across the call to the channel.
+ */
+export class RefundService {
+  private readonly knex: Knex;
+
+  constructor(private readonly opts: RefundServiceOptions) {
+    this.knex = opts.knex;
+  }
+
+  async refund(input: RefundInput): Promise<{ refund: Refund; payment: Payment; replayed: boolean }> {
+    const reserved = await this.reserve(input);
+    if ('replayed' in reserved) return { ...reserved.replayed, replayed: true };
+    const { refund, payment } = reserved;
+    let result: RefundResult;
+    try {
+      result = await this.opts.router.call(
+        refund.channel,
+        'refund',
+        this.opts.channelTimeoutMs,
+        (signal) => this.opts.router.adapter(refund.channel).refund({ reference: refund.id, chargeRef: payment.channel_ref!, amountCents: refund.amount_cents, currency: refund.currency.trim(), signal }),
+        (r) => (r.status === 'succeeded' ? 'success' : 'declined'),
+      );
+    } catch (err) {
+      await this.finish(refund, { status: 'failed', error: `channel error: ${(err as Error).message}`.slice(0, 500) });
+      refundsTotal.inc({ channel: refund.channel, outcome: 'failed' });
+      throw new UpstreamError(refund.channel, `refund could not be sent to ${refund.channel}; nothing was refunded, try again`, { status: 502, code: 'channel_unavailable', cause: err });
+    }
+    if (result.status === 'rejected') {
+      await this.finish(refund, { status: 'failed', channelRef: result.channelRef, error: `rejected by ${refund.channel}: ${result.reason}`.slice(0, 500) });
+      refundsTotal.inc({ channel: refund.channel, outcome: 'rejected' });
+      throw new AppError(422, 'refund_rejected', `${refund.channel} rejected the refund: ${result.reason}`);
+    }
+    const done = await this.finish(refund, { status: 'succeeded', channelRef: result.channelRef });
+    refundsTotal.inc({ channel: refund.channel, outcome: 'succeeded' });
+    refundedCentsTotal.inc({ currency: refund.currency.trim() }, refund.amount_cents);
+    return { ...done, replayed: false };
+  }
+
+  async list(paymentId: string): Promise<Refund[]> {
+    return (await this.knex<RefundRow>('refunds').where({ payment_id: paymentId }).orderBy('created_at')).map(toRefund);
+  }
+
+  /** Under the payment's row lock: checks what is left to refund and reserves this refund's amount. */
+  private async reserve(input: RefundInput): Promise<{ refund: RefundRow; payment: PaymentRow } | { replayed: { refund: Refund; payment: Payment } }> {
+    return this.knex.transaction(async (trx) => {
+      const payment = await trx<PaymentRow>('payments').where({ id: input.paymentId }).forUpdate().first();
+      if (!payment) throw new NotFoundError(`payment ${input.paymentId} not found`, 'payment_not_found');
+      if (input.idempotencyKey) {
+        const earlier = await trx<RefundRow>('refunds').where({ payment_id: payment.id, idempotency_key: input.idempotencyKey }).first();
+        if (earlier) {
+          if (input.amountCents !== undefined && input.amountCents !== earlier.amount_cents) {
+            throw new ConflictError('Idempotency-Key was already used for a refund of another amount', 'idempotency_conflict');
+          }
+          return { replayed: { refund: toRefund(earlier), payment: toPayment(payment) } };
+        }
+      }
+      if (payment.status !== 'succeeded' || !payment.channel || !payment.channel_ref) {
+        throw new ConflictError(`payment ${payment.id} is ${payment.status === 'processing' ? 'pending' : payment.status}; only a succeeded payment can be refunded`, 'payment_not_refundable');
+      }
+      const remaining = payment.amount_cents - payment.refunded_cents - payment.refund_pending_cents;
+      const amount = input.amountCents ?? remaining;
+      if (amount <= 0 || amount > remaining) {
+        throw new AppError(409, 'refund_exceeds_paid', `refund of ${amount} exceeds what is left to refund (${remaining} of ${payment.amount_cents} ${payment.currency.trim()}${payment.refund_pending_cents ? `, ${payment.refund_pending_cents} in progress` : ''})`, {
+          details: [{ path: 'body.amountCents', message: `at most ${Math.max(0, remaining)} can be refunded`, remainingCents: Math.max(0, remaining) }],
+        });
+      }
+      const [refund] = await trx<RefundRow>('refunds')
+        .insert({
+          id: randomUUID(),
+          payment_id: payment.id,
+          idempotency_key: input.idempotencyKey ?? null,
+          channel: payment.channel,
+          amount_cents: amount,
+          currency: payment.currency,
+          reason: input.reason,
+          requested_by: input.requestedBy,
+        })
+        .returning('*');
+      const [reservedPayment] = await trx<PaymentRow>('payments')
+        .where({ id: payment.id })
+        .update({ refund_pending_cents: payment.refund_pending_cents + amount, updated_at: trx.fn.now() as unknown as Date })
+        .returning('*');
+      return { refund: refund!, payment: reservedPayment! };
+    });
+  }
+
+  /** Settles the reservation: moves it to refunded (and publishes payment.refunded) or releases it. */
+  private async finish(refund: RefundRow, outcome: { status: 'succeeded' | 'failed'; channelRef?: string; error?: string }): Promise<{ refund: Refund; payment: Payment }> {
+    return this.knex.transaction(async (trx) => {
+      const [updatedRefund] = await trx<RefundRow>('refunds')
+        .where({ id: refund.id, status: 'processing' })
+        .update({ status: outcome.status, channel_ref: outcome.channelRef ?? null, error: outcome.error ?? null, finished_at: trx.fn.now() as unknown as Date })
+        .returning('*');
+      if (!updatedRefund) throw new Error(`refund ${refund.id} was settled twice`);
+      const succeeded = outcome.status === 'succeeded';
+      const [payment] = await trx<PaymentRow>('payments')
+        .where({ id: refund.payment_id })
+        .update({
+          refund_pending_cents: trx.raw('refund_pending_cents - ?', [refund.amount_cents]) as unknown as number,
+          ...(succeeded ? { refunded_cents: trx.raw('refunded_cents + ?', [refund.amount_cents]) as unknown as number } : {}),
+          updated_at: trx.fn.now() as unknown as Date,
+        })
+        .returning('*');
+      if (succeeded) {
+        await this.opts.events.enqueue(trx, 'payment.refunded', payment!.order_id, {
+          paymentId: payment!.id,
+          refundId: refund.id,
+          orderId: payment!.order_id,
+          userId: payment!.user_id,
+          ...(payment!.email ? { email: payment!.email } : {}),
+          amountCents: refund.amount_cents,
+          refundedTotalCents: payment!.refunded_cents,
+          currency: payment!.currency.trim(),
+          at: new Date().toISOString(),
+        });
+      }
+      return { refund: toRefund(updatedRefund), payment: toPayment(payment!) };
+    });
+  }
+}

@@ -1,0 +1,189 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { CircuitOpenError, createCircuitBreaker, observeWithExemplar, withTimeout, type CircuitBreaker, type CircuitStateName } from '@lantern/sdk';
+import type { Logger, PaymentChannel } from '@lantern/shop-common';
+import { ChannelError, type ChargeResult, type PaymentChannelAdapter } from '../channels/types.js';
+import { channelRequestDuration, failoversTotal } from '../metrics.js';
+import { channelScore, HealthWindow, type CallOutcome, type WindowStats } from './health-window.js';
+
+const tracer = trace.getTracer('@lantern/shop-payment');
+
+export interface RouterOptions {
+  /** Enabled channels, in tie-break order. */
+  channels: readonly PaymentChannelAdapter[];
+  windowMs: number;
+  windowMaxCalls: number;
+  latencyPenaltyPerSecond: number;
+  channelTimeoutMs: number;
+  breaker: { failureThreshold: number; halfOpenAfterMs: number };
+  logger: Logger;
+}
+
+export interface ChannelStatus {
+  channel: PaymentChannel;
+  state: CircuitStateName;
+  score: number;
+  window: WindowStats;
+}
+
+/** Hooks the payment service gives the router, so every attempt is in the ledger before the channel sees it. */
+export interface AttemptHooks {
+  /** Records the attempt and returns its id: the reference the channel records. */
+  start(channel: PaymentChannel, seq: number): Promise<string>;
+  finish(reference: string, result: { outcome: 'success' | 'pending' | 'declined' | 'error'; channelRef?: string; error?: string; latencyMs: number }): Promise<void>;
+}
+
+export type RoutedCharge =
+  | { status: 'succeeded' | 'pending'; channel: PaymentChannel; channelRef: string; reference: string }
+  | { status: 'declined'; channel: PaymentChannel; channelRef: string; reference: string; reason: string }
+  /** No channel answered within the deadline (all failed, open or out of time). */
+  | { status: 'unavailable'; reason: string; tried: PaymentChannel[] };
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Picks the healthiest channel and fails over. Each channel has a sliding window of its recent calls
+ * (answered ratio and latency → score) and a circuit breaker (the SDK's, cockatiel underneath). A
+ * charge tries the allowed channels best score first; an error (timeout, unavailable) moves on to the
+ * next, a decline does not (the customer's money said no; another channel would not change that).
+ */
+export class ChannelRouter {
+  private readonly adapters = new Map<PaymentChannel, PaymentChannelAdapter>();
+  private readonly windows = new Map<PaymentChannel, HealthWindow>();
+  private readonly breakers = new Map<PaymentChannel, CircuitBreaker>();
+  /** When each breaker last opened: an open breaker admits a trial call halfOpenAfterMs later. */
+  private readonly openedAt = new Map<PaymentChannel, number>();
+  readonly order: readonly PaymentChannel[];
+
+  constructor(private readonly opts: RouterOptions) {
+    this.order = opts.channels.map((c) => c.name);
+    for (const adapter of opts.channels) {
+      this.adapters.set(adapter.name, adapter);
+      this.windows.set(adapter.name, new HealthWindow(opts.windowMs, opts.windowMaxCalls));
+      const breaker = createCircuitBreaker({
+        name: `payment-channel:${adapter.name}`,
+        failureThreshold: opts.breaker.failureThreshold,
+        halfOpenAfterMs: opts.breaker.halfOpenAfterMs,
+        isFailure: (err) => err instanceof ChannelError || (err as { code?: unknown })?.code === 'ETIMEOUT',
+      });
+      breaker.onStateChange((to) => {
+        if (to === 'open') this.openedAt.set(adapter.name, Date.now());
+      });
+      this.breakers.set(adapter.name, breaker);
+    }
+  }
+
+  has(channel: string): channel is PaymentChannel {
+    return this.adapters.has(channel as PaymentChannel);
+  }
+
+  adapter(channel: PaymentChannel): PaymentChannelAdapter {
+    const a = this.adapters.get(channel);
+    if (!a) throw new Error(`channel ${channel} is not enabled`);
+    return a;
+  }
+
+  /** Window statistics, breaker state and score of each enabled channel (GET /payments/channels). */
+  status(): ChannelStatus[] {
+    return this.order.map((channel) => {
+      const window = this.windows.get(channel)!.stats();
+      return { channel, state: this.breakers.get(channel)!.state, score: channelScore(window, this.opts.latencyPenaltyPerSecond), window };
+    });
+  }
+
+  /**
+   * The allowed channels, best first: channels whose breaker admits a call before the others, then
+   * score, then the configured order. Open ones stay in the list (last): charge() skips them until
+   * their breaker is due for a trial call.
+   */
+  rank(allowed?: readonly PaymentChannel[]): PaymentChannel[] {
+    const set = allowed ? this.order.filter((c) => allowed.includes(c)) : [...this.order];
+    const scored = set.map((channel, index) => {
+      const open = !this.admits(channel);
+      return { channel, index, open, score: channelScore(this.windows.get(channel)!.stats(), this.opts.latencyPenaltyPerSecond) };
+    });
+    scored.sort((a, b) => Number(a.open) - Number(b.open) || b.score - a.score || a.index - b.index);
+    return scored.map((s) => s.channel);
+  }
+
+  /** Charges through the best channel, failing over on errors until one answers or `deadlineAt` passes. */
+  async charge(req: { paymentId: string; amountCents: number; currency: string; allowed?: readonly PaymentChannel[]; deadlineAt: number }, hooks: AttemptHooks): Promise<RoutedCharge> {
+    const tried: PaymentChannel[] = [];
+    const reasons: string[] = [];
+    let seq = 0;
+    for (const channel of this.rank(req.allowed)) {
+      const remaining = req.deadlineAt - Date.now();
+      if (remaining <= 0) {
+        reasons.push('deadline reached');
+        break;
+      }
+      if (!this.admits(channel)) {
+        reasons.push(`${channel}: circuit open`);
+        continue;
+      }
+      seq += 1;
+      const reference = await hooks.start(channel, seq);
+      tried.push(channel);
+      const started = performance.now();
+      try {
+        const result = await this.call(channel, 'charge', Math.min(this.opts.channelTimeoutMs, remaining), (signal) =>
+          this.adapter(channel).charge({ reference, paymentId: req.paymentId, amountCents: req.amountCents, currency: req.currency, signal }),
+        (r: ChargeResult) => (r.status === 'declined' ? 'declined' : 'success'));
+        const latencyMs = Math.round(performance.now() - started);
+        await hooks.finish(reference, { outcome: result.status === 'succeeded' ? 'success' : result.status, channelRef: result.channelRef, latencyMs });
+        if (result.status === 'declined') return { status: 'declined', channel, channelRef: result.channelRef, reference, reason: result.reason };
+        return { status: result.status, channel, channelRef: result.channelRef, reference };
+      } catch (err) {
+        const latencyMs = Math.round(performance.now() - started);
+        await hooks.finish(reference, { outcome: 'error', error: errorText(err).slice(0, 500), latencyMs });
+        reasons.push(`${channel}: ${errorText(err)}`);
+        failoversTotal.inc({ channel });
+        this.opts.logger.warn({ channel, paymentId: req.paymentId, err: errorText(err) }, 'payment channel failed; trying the next one');
+      }
+    }
+    return { status: 'unavailable', reason: reasons.length ? reasons.join('; ') : 'no channel available', tried };
+  }
+
+  /**
+   * One call to a channel through its breaker and a timeout, measured: the latency histogram (with the
+   * call's span as exemplar), the routing window and a client span. Breaker rejections are not calls:
+   * thrown as they are, nothing measured.
+   */
+  async call<T>(channel: PaymentChannel, operation: 'charge' | 'refund', timeoutMs: number, fn: (signal: AbortSignal) => Promise<T>, classify: (result: T) => Exclude<CallOutcome, 'error'>): Promise<T> {
+    return tracer.startActiveSpan(`payment.channel ${operation}`, { attributes: { 'payment.channel': channel, 'payment.operation': operation } }, async (span) => {
+      const started = performance.now();
+      const measure = (outcome: CallOutcome) => {
+        const seconds = (performance.now() - started) / 1000;
+        span.setAttribute('payment.outcome', outcome);
+        // observed while the span is active, so the exemplar points at this call's trace
+        observeWithExemplar(channelRequestDuration, { channel, outcome }, seconds);
+        this.windows.get(channel)!.record(outcome, seconds * 1000);
+      };
+      try {
+        const result = await this.breakers.get(channel)!.execute((signal) => withTimeout(fn, timeoutMs, `payment-channel:${channel}`, { signal }));
+        measure(classify(result));
+        return result;
+      } catch (err) {
+        if (err instanceof CircuitOpenError) {
+          span.setAttribute('payment.outcome', 'rejected');
+        } else {
+          measure('error');
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
+        }
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /** False while the breaker is open and not yet due for a trial call (or a trial is in flight). */
+  private admits(channel: PaymentChannel): boolean {
+    const breaker = this.breakers.get(channel)!;
+    if (breaker.state === 'closed') return true;
+    if (breaker.state === 'half-open') return false;
+    return Date.now() >= (this.openedAt.get(channel) ?? 0) + this.opts.breaker.halfOpenAfterMs;
+  }
+}
