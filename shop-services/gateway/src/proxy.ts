@@ -54,7 +54,8 @@ export function proxy(upstreams: Upstreams, owned: readonly RegExp[]): Koa.Middl
     const user = ctx.state.user as AuthUser | undefined;
     // forward(): the service's answer goes on as bytes, error bodies included, never decoded and re-encoded
     const res = await client.forward(ctx.method as ClientMethod, ctx.querystring ? `${target.path}?${ctx.querystring}` : target.path, {
-      ...(WITH_BODY.has(ctx.method) && ctx.request.body !== undefined ? { body: ctx.request.body } : {}),
+      // the text as received (already checked by shop-common's body reader): signatures over it still verify
+      ...(WITH_BODY.has(ctx.method) && ctx.request.rawBody !== '' ? { rawJson: ctx.request.rawBody } : {}),
       ...(user ? { user } : {}),
       ...(idempotencyKey ? { idempotencyKey } : {}),
       // the client address as the gateway saw it; services (login throttling) trust only this entry

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
+  loadConfig,
   createAccessTokenIssuer,
   createServiceApp,
   defineRoute,
@@ -14,6 +15,7 @@ import {
 } from '@lantern/shop-common';
 import { createProductService, loadProductConfig, type ProductService } from '@lantern/shop-product';
 import { createRecommendationService, loadRecommendationConfig } from '@lantern/shop-recommendation';
+import { createUserService, userConfigSchema } from '@lantern/shop-user';
 import { fetchJson, freshSchema, infra, uniqueName, type FreshSchema, type JsonResponse } from '@lantern/testkit';
 import { createGateway, loadGatewayConfig, type Gateway } from '../src/index.js';
 
@@ -32,6 +34,7 @@ export function testTelemetry(serviceName: string): TestTelemetry {
 export interface ProductInstance {
   svc: ProductService;
   url: string;
+  telemetry: TestTelemetry;
   close(): Promise<void>;
 }
 
@@ -49,12 +52,14 @@ export async function startProduct(): Promise<ProductInstance> {
     CACHE_WARM_TOP_N: '0',
     SEED_ON_START: 'true',
   });
-  const svc = createProductService({ config, telemetry: testTelemetry('product'), seed: { perCategory: 4 } });
+  const telemetry = testTelemetry('product');
+  const svc = createProductService({ config, telemetry, seed: { perCategory: 4 } });
   await svc.start();
-  const running = await runService({ app: svc.app, telemetry: testTelemetry('product'), port: 0, host: '127.0.0.1' });
+  const running = await runService({ app: svc.app, telemetry, port: 0, host: '127.0.0.1' });
   return {
     svc,
     url: running.url,
+    telemetry,
     async close() {
       await running.close();
       const keys = await svc.redis.keys(`${prefix}*`);
@@ -65,8 +70,35 @@ export async function startProduct(): Promise<ProductInstance> {
   };
 }
 
+/** The real user service on a fresh schema (cheap password hashing: tests exercise behaviour, not cost). */
+export async function startUser(): Promise<{ url: string; telemetry: TestTelemetry; close(): Promise<void> }> {
+  const schema = await freshSchema('gw_user');
+  const config = loadConfig(userConfigSchema, {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: infra.databaseUrl,
+    REDIS_URL: infra.redisUrl,
+    INTERNAL_AUTH_SECRET: INTERNAL_SECRET,
+    JWT_SECRET,
+    DB_SCHEMA: schema.name,
+    REDIS_KEY_PREFIX: `${uniqueName('gw_user')}:`,
+  });
+  const telemetry = testTelemetry('shop-user');
+  const svc = await createUserService({ config, telemetry, passwordHashing: { memoryCost: 1024, timeCost: 1 } });
+  const running = await svc.listen();
+  return {
+    url: running.url,
+    telemetry,
+    async close() {
+      await running.close();
+      await svc.close();
+      await schema.drop();
+    },
+  };
+}
+
 /** The real recommendation service (HTTP only, no Kafka) with its own Redis prefix. */
-export async function startRecommendation(staticProducts: string[]): Promise<{ url: string; close(): Promise<void> }> {
+export async function startRecommendation(staticProducts: string[]): Promise<{ url: string; telemetry: TestTelemetry; close(): Promise<void> }> {
   const prefix = uniqueName('gw_reco');
   const config = loadRecommendationConfig({ PORT: '0', REDIS_URL: infra.redisUrl, INTERNAL_AUTH_SECRET: INTERNAL_SECRET, REDIS_PREFIX: prefix, RECO_STATIC_PRODUCTS: staticProducts.join(',') });
   const redis = new Redis(config.REDIS_URL);
@@ -75,6 +107,7 @@ export async function startRecommendation(staticProducts: string[]): Promise<{ u
   const running = await runService({ app: svc.app, telemetry, port: 0, host: '127.0.0.1' });
   return {
     url: running.url,
+    telemetry,
     async close() {
       await running.close();
       const keys = await redis.keys(`${prefix}*`);

@@ -31,6 +31,11 @@ export interface ServiceClientOptions {
 export interface RequestOptions<S extends z.ZodType | undefined = undefined> {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
+  /**
+   * JSON text sent as is instead of `body` (a proxy passing on what it received and validated): the
+   * bytes a signature was computed over stay intact, and nothing is re-encoded.
+   */
+  rawJson?: string;
   /** The end user the call acts for; carried in the internal token. */
   user?: AuthUser;
   headers?: Record<string, string>;
@@ -168,10 +173,9 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     };
     if (ro.idempotencyKey) headers['idempotency-key'] = ro.idempotencyKey;
     let payload: string | undefined;
-    if (ro.body !== undefined) {
-      payload = JSON.stringify(ro.body);
-      headers['content-type'] = 'application/json';
-    }
+    if (ro.rawJson !== undefined) payload = ro.rawJson;
+    else if (ro.body !== undefined) payload = JSON.stringify(ro.body);
+    if (payload !== undefined) headers['content-type'] = 'application/json';
     // the breaker's signal is the timeout's parent: the one signal undici gets aborts on either
     const run = (signal: AbortSignal) =>
       withTimeout(
