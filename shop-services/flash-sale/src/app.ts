@@ -107,6 +107,7 @@ export function createFlashSaleService(opts: FlashSaleServiceOptions): FlashSale
     logger,
     graceMs: config.SETTLE_GRACE_MS,
     staleHoldMs: config.STALE_HOLD_MS,
+    staleAllocatingMs: config.ALLOCATION_TIMEOUT_MS,
     maxActiveSales: config.REMAINING_GAUGE_MAX_SALES,
   });
   const relay = createOutboxRelay({ db, kafka, source: SERVICE_NAME, logger, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS });

@@ -32,6 +32,8 @@ export const flashSaleConfigSchema = commonConfigSchema.extend({
   SETTLE_GRACE_MS: int(0, 5000),
   /** A Redis hold with no purchase row after this long is returned to the sale (its request died). */
   STALE_HOLD_MS: int(1, 30_000),
+  /** A sale still allocating after this long is cancelled and whatever inventory set aside is given back. */
+  ALLOCATION_TIMEOUT_MS: int(1, 60_000),
   /** Outbox relay poll period. */
   OUTBOX_POLL_INTERVAL_MS: int(1, 200),
   /** Most sales labelled in flash_sale_remaining_units (active sales only). */
