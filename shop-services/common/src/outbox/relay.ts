@@ -34,7 +34,7 @@ export interface OutboxRelayOptions {
 export interface OutboxRelay {
   /** Starts the send loop in the background. Never fails because Kafka is down: rows wait and go out later. */
   start(): Promise<void>;
-  /** Stops the loop after the batch in flight, closes the listen connection and the producer. */
+  /** Stops the loop after the batch in flight, closes the listen connection and the producer (also after drain() alone). */
   stop(): Promise<void>;
   /**
    * Sends everything pending now, in order, and returns how many rows this relay sent. Throws if
@@ -366,7 +366,6 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       loopDone = loop();
     },
     async stop() {
-      if (!running) return;
       running = false;
       if (statsTimer) clearInterval(statsTimer);
       if (listenRetry) clearTimeout(listenRetry);
