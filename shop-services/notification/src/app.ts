@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type { Kafka } from 'kafkajs';
-import { createDb, createEventConsumer, createServiceApp, processedEventsMigrations, type Db, type EventConsumer, type EventHandler, type ServiceTelemetry } from '@lantern/shop-common';
+import { createDb, createEventConsumer, createServiceApp, dlqAdminRoutes, processedEventsMigrations, type Db, type EventConsumer, type EventHandler, type ServiceTelemetry } from '@lantern/shop-common';
 import { createEmailChannel } from './channels/email.js';
 import { createSimulatedSmsProvider, type SimulatedSmsProvider } from './channels/sms.js';
 import type { Channel, EmailMessage } from './channels/types.js';
@@ -13,6 +13,8 @@ import { NotificationStore } from './store.js';
 
 /** Token audience callers sign for, and the Kafka client id. */
 export const SERVICE_NAME = 'notification';
+/** Admin routes over the dead-letter topics of the consumed topics. */
+export const DLQ_ADMIN_PREFIX = '/notifications/admin/dlq';
 
 export interface NotificationServiceDeps {
   telemetry: ServiceTelemetry;
@@ -73,12 +75,17 @@ export function createNotificationService({ telemetry, config, kafka, sms: smsOv
     logger,
     onQueued: () => dispatcher.wake(),
   });
+  const topics = [config.ORDERS_TOPIC, config.PAYMENTS_TOPIC];
   const consumer = kafka
-    ? createEventConsumer(kafka, { groupId: config.KAFKA_GROUP_ID, topics: [config.ORDERS_TOPIC, config.PAYMENTS_TOPIC], handlers, logger, fromBeginning: config.KAFKA_FROM_BEGINNING })
+    ? createEventConsumer(kafka, { groupId: config.KAFKA_GROUP_ID, topics, handlers, logger, fromBeginning: config.KAFKA_FROM_BEGINNING })
     : undefined;
   const app = createServiceApp({
     telemetry,
-    routes: notificationRoutes({ store, defaultLimit: config.NOTIFICATIONS_DEFAULT_LIMIT, maxLimit: config.NOTIFICATIONS_MAX_LIMIT }),
+    routes: [
+      ...notificationRoutes({ store, defaultLimit: config.NOTIFICATIONS_DEFAULT_LIMIT, maxLimit: config.NOTIFICATIONS_MAX_LIMIT }),
+      // events that failed here (invalid data, or Postgres down through every retry): inspect and replay
+      ...(kafka ? dlqAdminRoutes({ kafka, prefix: DLQ_ADMIN_PREFIX, topics }) : []),
+    ],
     bodyLimit: config.BODY_LIMIT,
     serviceAuth: { secret: config.INTERNAL_AUTH_SECRET, audience: SERVICE_NAME },
   });

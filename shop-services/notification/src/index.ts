@@ -1,5 +1,5 @@
 // Public API of @lantern/shop-notification.
-export { createNotificationService, SERVICE_NAME, MIGRATIONS, type NotificationService, type NotificationServiceDeps } from './app.js';
+export { createNotificationService, SERVICE_NAME, DLQ_ADMIN_PREFIX, MIGRATIONS, type NotificationService, type NotificationServiceDeps } from './app.js';
 export { notificationConfigSchema, loadNotificationConfig, type NotificationConfig, type SmtpTarget } from './config.js';
 export { notificationRoutes, notificationRouteDocs } from './routes.js';
 export { NotificationStore, maskRecipient, type NotificationView, type DeliveryView, type DeliveryStatus, type Preferences } from './store.js';

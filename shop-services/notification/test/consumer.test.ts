@@ -2,8 +2,8 @@
 import test from 'ava';
 import { createTopics, freshTopic, waitFor } from '@lantern/testkit';
 import { dlqTopic } from '@lantern/shop-common';
-import { notificationEventsTotal } from '../src/index.js';
-import { alice, counterValue, envelope, kafka, orderPlaced, startService, startSmtp, statusChanged } from './helpers.js';
+import { DLQ_ADMIN_PREFIX, notificationEventsTotal } from '../src/index.js';
+import { admin, alice, counterValue, envelope, kafka, orderPlaced, startService, startSmtp, statusChanged } from './helpers.js';
 
 test('a redelivered event (the same envelope published twice) sends one email and writes one in-app message', async (t) => {
   const orders = await freshTopic('notification-orders');
@@ -17,6 +17,9 @@ test('a redelivered event (the same envelope published twice) sends one email an
   t.teardown(() => producer.disconnect());
   const dupBefore = await counterValue(notificationEventsTotal, { type: 'order.placed', outcome: 'duplicate' });
 
+  // poison first: data breaking the contract goes to the DLQ without blocking what follows
+  const poison = envelope('order.placed', orderPlaced({ items: [] }));
+  await producer.send({ topic: orders, acks: -1, messages: [{ key: poison.key, value: JSON.stringify(poison) }] });
   const placed = envelope('order.placed', orderPlaced());
   const value = JSON.stringify(placed);
   // the same bytes twice, as a producer retry or a replay from the DLQ would deliver them
@@ -51,4 +54,12 @@ test('a redelivered event (the same envelope published twice) sends one email an
   const list = await s.call('GET', '/notifications');
   t.deepEqual(list.body.items.map((n: { type: string }) => n.type).sort(), ['order.placed', 'order.shipped', 'payment.refunded']);
   t.is(await counterValue(notificationEventsTotal, { type: 'order.placed', outcome: 'duplicate' }), dupBefore + 1);
+
+  const dlq = await s.call('GET', DLQ_ADMIN_PREFIX, { user: admin });
+  t.is(dlq.status, 200);
+  t.like(
+    dlq.body.topics.find((x: { topic: string }) => x.topic === orders),
+    { depth: 1 },
+  );
+  t.is((await s.call('GET', DLQ_ADMIN_PREFIX)).status, 403, 'admins only');
 });

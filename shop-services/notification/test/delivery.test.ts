@@ -1,5 +1,6 @@
 // From event to delivered notification without Kafka: the handler as the consumer calls it, the
-// dispatcher, Postgres and a real SMTP server on loopback.
+// dispatcher, Postgres and a real SMTP server on loopback. Tests asserting metric deltas run serially
+// (before the concurrent ones): the counters are process-wide.
 import test from 'ava';
 import { waitFor } from '@lantern/testkit';
 import { createSimulatedSmsProvider, messageIdFor, notificationEventsTotal, notificationsSentTotal } from '../src/index.js';
@@ -20,7 +21,7 @@ async function settled(s: TestService, eventId: string, channel = 'email') {
   );
 }
 
-test('order.placed: the confirmation email arrives with the rendered subject and body; in-app row and delivery records exist', async (t) => {
+test.serial('order.placed: the confirmation email arrives with the rendered subject and body; in-app row and delivery records exist', async (t) => {
   const smtp = await startSmtp(t);
   const s = await startService(t, { SMTP_URL: smtp.url, EMAIL_FROM: 'Lantern Shop <shop@lantern.test>' });
   const sentBefore = await counterValue(notificationsSentTotal, { channel: 'email', outcome: 'sent' });
@@ -71,7 +72,7 @@ test('the same event handled twice (redelivery): one in-app message, one email, 
   t.is(await counterValue(notificationEventsTotal, { type: 'order.paid', outcome: 'duplicate' }), dupBefore + 3);
 });
 
-test('SMTP 451 then OK: retried with backoff and delivered once', async (t) => {
+test.serial('SMTP 451 then OK: retried with backoff and delivered once', async (t) => {
   const smtp = await startSmtp(t, { script: [451] });
   const s = await startService(t, { SMTP_URL: smtp.url });
   const retryBefore = await counterValue(notificationsSentTotal, { channel: 'email', outcome: 'retry' });
