@@ -1,0 +1,491 @@
+import type { Knex } from 'knex';
+import type { StockEvents } from '../events.js';
+
+/** One product's stock as Postgres has it. */
+export interface StockRow {
+  productId: string;
+  sku: string;
+  onHand: number;
+  reserved: number;
+  allocated: number;
+  available: number;
+}
+
+export interface Line {
+  productId: string;
+  quantity: number;
+}
+
+export type ReservationStatus = 'reserved' | 'confirmed' | 'released' | 'expired';
+
+export interface Reservation {
+  orderId: string;
+  status: ReservationStatus;
+  /** In request order. */
+  items: Line[];
+  expiresAt: Date;
+  allocationId: string | null;
+  /** Once released: by a request, or by the expiry sweeper. */
+  releasedBy: 'request' | 'expiry' | null;
+  requestHash: string;
+}
+
+export interface Allocation {
+  allocationId: string;
+  productId: string;
+  quantity: number;
+  consumed: number;
+  returned: number;
+  remaining: number;
+  status: 'active' | 'closed';
+  requestHash: string;
+}
+
+/** A line the store could not serve: unknown product, or fewer units available than asked for. */
+export interface Shortage {
+  index: number;
+  productId: string;
+  requested: number;
+  /** undefined: no stock row for the product. */
+  available: number | undefined;
+}
+
+export type ReserveTx =
+  | { kind: 'reserved'; reservation: Reservation; rows: StockRow[] }
+  | { kind: 'short'; shortages: Shortage[] }
+  /** Another request created this order's reservation first. */
+  | { kind: 'exists' };
+
+export type ConfirmTx =
+  | { kind: 'confirmed'; reservation: Reservation }
+  | { kind: 'unchanged'; reservation: Reservation }
+  | { kind: 'due'; reservation: Reservation }
+  | { kind: 'not_found' };
+
+export type AllocateTx =
+  | { kind: 'allocated'; allocation: Allocation; row: StockRow }
+  | { kind: 'short'; shortage: Shortage }
+  | { kind: 'exists' };
+
+export type ConsumeTx =
+  | { kind: 'consumed'; reservation: Reservation }
+  | { kind: 'replay'; reservation: Reservation }
+  | { kind: 'order_taken'; reservation: Reservation }
+  | { kind: 'allocation_not_found' }
+  | { kind: 'allocation_closed'; allocation: Allocation }
+  | { kind: 'exhausted'; allocation: Allocation };
+
+export type ReturnTx =
+  | { kind: 'returned'; allocation: Allocation; returned: number; row: StockRow }
+  | { kind: 'not_found' }
+  | { kind: 'too_many'; allocation: Allocation };
+
+export interface ReleaseTx {
+  released: Reservation[];
+  /** Units given back to available, per product. */
+  deltas: Map<string, number>;
+  rows: StockRow[];
+}
+
+interface StockDbRow {
+  product_id: string;
+  sku: string;
+  on_hand: number;
+  reserved: number;
+  allocated: number;
+  low_stock: boolean;
+}
+
+interface ReservationDbRow {
+  order_id: string;
+  status: ReservationStatus;
+  request_hash: string;
+  allocation_id: string | null;
+  expires_at: Date;
+  released_by: 'request' | 'expiry' | null;
+  due?: boolean;
+}
+
+interface AllocationDbRow {
+  allocation_id: string;
+  product_id: string;
+  quantity: number;
+  consumed: number;
+  returned: number;
+  status: 'active' | 'closed';
+  request_hash: string;
+}
+
+const STOCK_COLUMNS = ['product_id', 'sku', 'on_hand', 'reserved', 'allocated', 'low_stock'];
+
+function toStock(r: StockDbRow): StockRow {
+  return { productId: r.product_id, sku: r.sku, onHand: r.on_hand, reserved: r.reserved, allocated: r.allocated, available: r.on_hand - r.reserved - r.allocated };
+}
+
+function toAllocation(r: AllocationDbRow): Allocation {
+  return {
+    allocationId: r.allocation_id,
+    productId: r.product_id,
+    quantity: r.quantity,
+    consumed: r.consumed,
+    returned: r.returned,
+    remaining: r.quantity - r.consumed - r.returned,
+    status: r.status,
+    requestHash: r.request_hash,
+  };
+}
+
+/** Thrown inside a transaction to roll it back and hand a result out. */
+class Rollback<T> extends Error {
+  constructor(readonly result: T) {
+    super('rollback');
+  }
+}
+
+async function rollbackable<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  try {
+    return await knex.transaction(fn);
+  } catch (err) {
+    if (err instanceof Rollback) return err.result as T;
+    throw err;
+  }
+}
+
+/** Lines sorted by product id: every transaction locks stock rows in this order, so none deadlock. */
+function byProduct<T extends { productId: string }>(lines: readonly T[]): T[] {
+  return [...lines].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+}
+
+export interface StockStoreOptions {
+  lowStockThreshold: number;
+  events: StockEvents;
+}
+
+/**
+ * Postgres, the source of truth. Every change of available units is a conditional UPDATE inside a
+ * transaction that also writes the reservation (or allocation) row and, for operations the Redis
+ * gate tracks, the operation id (stock_ops); the table's CHECK constraints refuse negative stock.
+ */
+export class StockStore {
+  constructor(
+    readonly knex: Knex,
+    private readonly opts: StockStoreOptions,
+  ) {}
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  async getStock(productId: string): Promise<StockRow | undefined> {
+    const row = (await this.knex('stock').select(STOCK_COLUMNS).where({ product_id: productId }).first()) as StockDbRow | undefined;
+    return row ? toStock(row) : undefined;
+  }
+
+  async getStocks(productIds: readonly string[]): Promise<StockRow[]> {
+    if (productIds.length === 0) return [];
+    const rows = (await this.knex('stock').select(STOCK_COLUMNS).whereIn('product_id', [...productIds])) as StockDbRow[];
+    return rows.map(toStock);
+  }
+
+  async getReservation(orderId: string, trx: Knex | Knex.Transaction = this.knex): Promise<Reservation | undefined> {
+    const row = await trx<ReservationDbRow>('reservations').where({ order_id: orderId }).first();
+    return row ? this.withItems(trx, row) : undefined;
+  }
+
+  async getAllocation(allocationId: string): Promise<Allocation | undefined> {
+    const row = await this.knex<AllocationDbRow>('allocations').where({ allocation_id: allocationId }).first();
+    return row ? toAllocation(row) : undefined;
+  }
+
+  private async withItems(trx: Knex | Knex.Transaction, row: ReservationDbRow): Promise<Reservation> {
+    const items = await trx('reservation_items').select('product_id', 'quantity').where({ order_id: row.order_id }).orderBy('position');
+    return {
+      orderId: row.order_id,
+      status: row.status,
+      items: items.map((i: { product_id: string; quantity: number }) => ({ productId: i.product_id, quantity: i.quantity })),
+      expiresAt: row.expires_at,
+      allocationId: row.allocation_id,
+      releasedBy: row.released_by,
+      requestHash: row.request_hash,
+    };
+  }
+
+  /** Lines that cannot be served from what Postgres shows now (a plain read, no locks). */
+  async shortages(lines: readonly Line[], trx: Knex | Knex.Transaction = this.knex): Promise<{ shortages: Shortage[]; available: Map<string, number> }> {
+    const rows = (await trx('stock').select(STOCK_COLUMNS).whereIn('product_id', lines.map((l) => l.productId))) as StockDbRow[];
+    const available = new Map(rows.map((r) => [r.product_id, r.on_hand - r.reserved - r.allocated]));
+    const shortages: Shortage[] = [];
+    lines.forEach((l, index) => {
+      const a = available.get(l.productId);
+      if (a === undefined || a < l.quantity) shortages.push({ index, productId: l.productId, requested: l.quantity, available: a });
+    });
+    return { shortages, available };
+  }
+
+  /** Reservations still held past their deadline, oldest first. */
+  async dueReservations(limit: number): Promise<Reservation[]> {
+    const rows = await this.knex<ReservationDbRow>('reservations').where('status', 'reserved').andWhere('expires_at', '<=', this.knex.fn.now()).orderBy('expires_at').limit(limit);
+    return Promise.all(rows.map((r) => this.withItems(this.knex, r)));
+  }
+
+  /** Product ids after `after` (keyset pagination over the whole table). */
+  async productIds(after: string | undefined, limit: number): Promise<string[]> {
+    const q = this.knex('stock').select('product_id').orderBy('product_id').limit(limit);
+    if (after) q.where('product_id', '>', after);
+    return (await q).map((r: { product_id: string }) => r.product_id);
+  }
+
+  /**
+   * One consistent view for the reconciler: available units of `productIds` and which of `opIds`
+   * Postgres has committed, both from the same REPEATABLE READ snapshot.
+   */
+  async snapshot(productIds: readonly string[], opIds: readonly string[]): Promise<{ rows: StockRow[]; committed: Set<string> }> {
+    return this.knex.transaction(
+      async (trx) => {
+        const rows = (await trx('stock').select(STOCK_COLUMNS).whereIn('product_id', [...productIds])) as StockDbRow[];
+        const ops = opIds.length ? await trx('stock_ops').select('op_id').whereIn('op_id', [...opIds]) : [];
+        return { rows: rows.map(toStock), committed: new Set(ops.map((o: { op_id: string }) => o.op_id)) };
+      },
+      { isolationLevel: 'repeatable read', readOnly: true },
+    );
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /** Creates stock rows for products that have none; returns how many were created. */
+  async seed(products: readonly { productId: string; sku: string }[], onHand: number): Promise<number> {
+    let created = 0;
+    for (let i = 0; i < products.length; i += 500) {
+      const chunk = products.slice(i, i + 500).map((p) => ({ product_id: p.productId, sku: p.sku, on_hand: onHand }));
+      const rows = await this.knex('stock').insert(chunk).onConflict('product_id').ignore().returning('product_id');
+      created += rows.length;
+    }
+    return created;
+  }
+
+  /** Deletes operation ids older than the reconciler can still ask about. */
+  async pruneOps(olderThanMs: number): Promise<number> {
+    return this.knex('stock_ops').where('created_at', '<', this.knex.raw("now() - make_interval(secs => ?)", [olderThanMs / 1000])).delete();
+  }
+
+  /**
+   * The reservation, all or nothing: one conditional UPDATE per product (in product order), the
+   * reservation row and its items, and the operation id, in one transaction.
+   */
+  async reserve(input: { opId: string; orderId: string; requestHash: string; ttlSeconds: number; lines: readonly Line[] }): Promise<ReserveTx> {
+    return rollbackable<ReserveTx>(this.knex, async (trx) => {
+      await trx('stock_ops').insert({ op_id: input.opId });
+      const inserted = await trx('reservations')
+        .insert({ order_id: input.orderId, status: 'reserved', request_hash: input.requestHash, expires_at: trx.raw('now() + make_interval(secs => ?)', [input.ttlSeconds]) })
+        .onConflict('order_id')
+        .ignore()
+        .returning('order_id');
+      if (inserted.length === 0) throw new Rollback<ReserveTx>({ kind: 'exists' });
+      const rows = await this.takeUnits(trx, input.lines, 'reserved');
+      if (!rows) throw new Rollback<ReserveTx>({ kind: 'short', shortages: (await this.shortages(input.lines, trx)).shortages });
+      await trx('reservation_items').insert(input.lines.map((l, position) => ({ order_id: input.orderId, position, product_id: l.productId, quantity: l.quantity })));
+      const after = await this.afterChange(trx, rows);
+      const reservation = await this.getReservation(input.orderId, trx);
+      if (!reservation) throw new Error('reservation vanished inside its own transaction');
+      return { kind: 'reserved', reservation, rows: after };
+    });
+  }
+
+  /**
+   * `UPDATE … SET <column> = <column> + q WHERE on_hand - reserved - allocated >= q` for each line,
+   * in product order; undefined as soon as one product cannot give the units (caller rolls back).
+   */
+  private async takeUnits(trx: Knex.Transaction, lines: readonly Line[], column: 'reserved' | 'allocated'): Promise<StockDbRow[] | undefined> {
+    const rows: StockDbRow[] = [];
+    for (const l of byProduct(lines)) {
+      const [row] = (await trx('stock')
+        .update({ [column]: trx.raw('?? + ?', [column, l.quantity]), updated_at: trx.fn.now() })
+        .where('product_id', l.productId)
+        .andWhereRaw('on_hand - reserved - allocated >= ?', [l.quantity])
+        .returning(STOCK_COLUMNS)) as StockDbRow[];
+      if (!row) return undefined;
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  /**
+   * Low-stock bookkeeping after a change: a product whose available fell to the threshold gets its
+   * flag and one `inventory.low_stock` event (in this transaction); one that rose above loses the
+   * flag, so the next fall announces itself again.
+   */
+  private async afterChange(trx: Knex.Transaction, rows: readonly StockDbRow[]): Promise<StockRow[]> {
+    const threshold = this.opts.lowStockThreshold;
+    for (const r of rows) {
+      const available = r.on_hand - r.reserved - r.allocated;
+      if (available <= threshold && !r.low_stock) {
+        await trx('stock').update({ low_stock: true }).where('product_id', r.product_id);
+        await this.opts.events.lowStock(trx, { productId: r.product_id, sku: r.sku, available, threshold, at: new Date().toISOString() });
+        r.low_stock = true;
+      } else if (available > threshold && r.low_stock) {
+        await trx('stock').update({ low_stock: false }).where('product_id', r.product_id);
+        r.low_stock = false;
+      }
+    }
+    return rows.map(toStock);
+  }
+
+  /**
+   * Confirms a live reservation: its units leave the shelf (on hand and reserved both drop;
+   * available does not change, so Redis has nothing to learn). A reservation past its deadline is
+   * not confirmed ('due'): the caller expires it.
+   */
+  async confirm(orderId: string): Promise<ConfirmTx> {
+    return rollbackable<ConfirmTx>(this.knex, async (trx) => {
+      const row = (await trx('reservations')
+        .select('*', trx.raw('expires_at <= now() AS due'))
+        .where({ order_id: orderId })
+        .forUpdate()
+        .first()) as ReservationDbRow | undefined;
+      if (!row) return { kind: 'not_found' };
+      const reservation = await this.withItems(trx, row);
+      if (row.status !== 'reserved') return { kind: 'unchanged', reservation };
+      if (row.due) throw new Rollback<ConfirmTx>({ kind: 'due', reservation });
+      for (const l of byProduct(reservation.items)) {
+        await trx('stock')
+          .update({ on_hand: trx.raw('on_hand - ?', [l.quantity]), reserved: trx.raw('reserved - ?', [l.quantity]), updated_at: trx.fn.now() })
+          .where('product_id', l.productId);
+      }
+      await trx('reservations').update({ status: 'confirmed', updated_at: trx.fn.now() }).where({ order_id: orderId });
+      return { kind: 'confirmed', reservation: { ...reservation, status: 'confirmed' } };
+    });
+  }
+
+  /**
+   * Releases the given reservations that are still held (and, for expiry, past their deadline):
+   * their units go back to available. `skipLocked`: the sweeper leaves rows another transaction holds.
+   */
+  async release(input: { opId: string; orderIds: readonly string[]; status: 'released' | 'expired'; onlyDue: boolean; skipLocked: boolean }): Promise<ReleaseTx> {
+    return this.knex.transaction(async (trx) => {
+      const q = trx<ReservationDbRow>('reservations').whereIn('order_id', [...input.orderIds]).andWhere('status', 'reserved').forUpdate();
+      if (input.onlyDue) q.andWhere('expires_at', '<=', trx.fn.now());
+      if (input.skipLocked) q.skipLocked();
+      const locked = await q;
+      if (locked.length === 0) return { released: [], deltas: new Map(), rows: [] };
+      const released = await Promise.all(locked.map((r) => this.withItems(trx, r)));
+      const deltas = new Map<string, number>();
+      for (const r of released) for (const l of r.items) deltas.set(l.productId, (deltas.get(l.productId) ?? 0) + l.quantity);
+      const changed: StockDbRow[] = [];
+      for (const [productId, quantity] of [...deltas].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const [row] = (await trx('stock')
+          .update({ reserved: trx.raw('reserved - ?', [quantity]), updated_at: trx.fn.now() })
+          .where('product_id', productId)
+          .returning(STOCK_COLUMNS)) as StockDbRow[];
+        if (row) changed.push(row);
+      }
+      const by: 'expiry' | 'request' = input.status === 'expired' ? 'expiry' : 'request';
+      await trx('reservations')
+        .update({ status: input.status, released_by: by, updated_at: trx.fn.now() })
+        .whereIn('order_id', locked.map((r) => r.order_id));
+      await trx('stock_ops').insert({ op_id: input.opId });
+      const rows = await this.afterChange(trx, changed);
+      return { released: released.map((r) => ({ ...r, status: input.status, releasedBy: by })), deltas, rows };
+    });
+  }
+
+  /** Adds units on hand; creates the row when `sku` is given for a product without one. */
+  async restock(input: { opId: string; productId: string; quantity: number; sku?: string }): Promise<StockRow | undefined> {
+    return this.knex.transaction(async (trx) => {
+      let [row] = (await trx('stock')
+        .update({ on_hand: trx.raw('on_hand + ?', [input.quantity]), updated_at: trx.fn.now() })
+        .where('product_id', input.productId)
+        .returning(STOCK_COLUMNS)) as StockDbRow[];
+      if (!row && input.sku !== undefined) {
+        [row] = (await trx('stock')
+          .insert({ product_id: input.productId, sku: input.sku, on_hand: input.quantity })
+          .onConflict('product_id')
+          .merge({ on_hand: trx.raw('stock.on_hand + ?', [input.quantity]), updated_at: trx.fn.now() })
+          .returning(STOCK_COLUMNS)) as StockDbRow[];
+      }
+      if (!row) return undefined;
+      await trx('stock_ops').insert({ op_id: input.opId });
+      const [after] = await this.afterChange(trx, [row]);
+      if (!after) throw new Error('restocked row vanished');
+      await this.opts.events.restocked(trx, { productId: after.productId, sku: after.sku, quantity: input.quantity, onHand: after.onHand, at: new Date().toISOString() });
+      return after;
+    });
+  }
+
+  /** Sets units aside for a flash sale: they leave available and do not expire. */
+  async allocate(input: { opId: string; allocationId: string; productId: string; quantity: number; requestHash: string }): Promise<AllocateTx> {
+    return rollbackable<AllocateTx>(this.knex, async (trx) => {
+      const line = { productId: input.productId, quantity: input.quantity };
+      // the stock row first: an unknown product must not reach the allocation's foreign key
+      const rows = await this.takeUnits(trx, [line], 'allocated');
+      if (!rows) {
+        const [shortage] = (await this.shortages([line], trx)).shortages;
+        throw new Rollback<AllocateTx>({ kind: 'short', shortage: shortage ?? { index: 0, ...line, requested: input.quantity, available: undefined } });
+      }
+      const inserted = await trx('allocations')
+        .insert({ allocation_id: input.allocationId, product_id: input.productId, quantity: input.quantity, request_hash: input.requestHash })
+        .onConflict('allocation_id')
+        .ignore()
+        .returning('allocation_id');
+      if (inserted.length === 0) throw new Rollback<AllocateTx>({ kind: 'exists' });
+      await trx('stock_ops').insert({ op_id: input.opId });
+      const [row] = await this.afterChange(trx, rows);
+      const allocation = await trx<AllocationDbRow>('allocations').where({ allocation_id: input.allocationId }).first();
+      if (!row || !allocation) throw new Error('allocation vanished inside its own transaction');
+      return { kind: 'allocated', allocation: toAllocation(allocation), row };
+    });
+  }
+
+  /**
+   * Turns allocated units into an order's reservation (allocated → reserved: available does not
+   * change). Idempotent by order id.
+   */
+  async consume(input: { allocationId: string; orderId: string; quantity: number; requestHash: string; ttlSeconds: number }): Promise<ConsumeTx> {
+    return rollbackable<ConsumeTx>(this.knex, async (trx) => {
+      const a = await trx<AllocationDbRow>('allocations').where({ allocation_id: input.allocationId }).forUpdate().first();
+      if (!a) return { kind: 'allocation_not_found' };
+      const existing = await this.getReservation(input.orderId, trx);
+      if (existing) return existing.requestHash === input.requestHash ? { kind: 'replay', reservation: existing } : { kind: 'order_taken', reservation: existing };
+      const allocation = toAllocation(a);
+      if (allocation.status === 'closed') return { kind: 'allocation_closed', allocation };
+      if (allocation.remaining < input.quantity) return { kind: 'exhausted', allocation };
+      await trx('allocations').update({ consumed: trx.raw('consumed + ?', [input.quantity]), updated_at: trx.fn.now() }).where({ allocation_id: input.allocationId });
+      await trx('stock')
+        .update({ allocated: trx.raw('allocated - ?', [input.quantity]), reserved: trx.raw('reserved + ?', [input.quantity]), updated_at: trx.fn.now() })
+        .where('product_id', a.product_id);
+      await trx('reservations').insert({
+        order_id: input.orderId,
+        status: 'reserved',
+        request_hash: input.requestHash,
+        allocation_id: input.allocationId,
+        expires_at: trx.raw('now() + make_interval(secs => ?)', [input.ttlSeconds]),
+      });
+      await trx('reservation_items').insert({ order_id: input.orderId, position: 0, product_id: a.product_id, quantity: input.quantity });
+      const reservation = await this.getReservation(input.orderId, trx);
+      if (!reservation) throw new Error('reservation vanished inside its own transaction');
+      return { kind: 'consumed', reservation };
+    });
+  }
+
+  /** Gives unsold allocated units back to available; `quantity` undefined = all that remain, and closes it. */
+  async returnUnits(input: { opId: string; allocationId: string; quantity: number | undefined }): Promise<ReturnTx> {
+    return rollbackable<ReturnTx>(this.knex, async (trx) => {
+      const a = await trx<AllocationDbRow>('allocations').where({ allocation_id: input.allocationId }).forUpdate().first();
+      if (!a) return { kind: 'not_found' };
+      const allocation = toAllocation(a);
+      const q = input.quantity ?? allocation.remaining;
+      if (q > allocation.remaining) return { kind: 'too_many', allocation };
+      const close = input.quantity === undefined || allocation.remaining - q === 0;
+      const [updated] = (await trx('allocations')
+        .update({ returned: trx.raw('returned + ?', [q]), status: close ? 'closed' : a.status, updated_at: trx.fn.now() })
+        .where({ allocation_id: input.allocationId })
+        .returning('*')) as AllocationDbRow[];
+      const [row] = (await trx('stock')
+        .update({ allocated: trx.raw('allocated - ?', [q]), updated_at: trx.fn.now() })
+        .where('product_id', a.product_id)
+        .returning(STOCK_COLUMNS)) as StockDbRow[];
+      if (!updated || !row) throw new Error('allocation or stock row vanished inside its own transaction');
+      await trx('stock_ops').insert({ op_id: input.opId });
+      const [after] = await this.afterChange(trx, [row]);
+      if (!after) throw new Error('stock row vanished');
+      return { kind: 'returned', allocation: toAllocation(updated), returned: q, row: after };
+    });
+  }
+}
