@@ -53,6 +53,11 @@ export const orderConfigSchema = commonConfigSchema.extend({
     .enum(['true', 'false'], { message: 'must be "true" or "false"' })
     .default('true')
     .transform((v) => v === 'true'),
+}).superRefine((c, ctx) => {
+  // the re-drive must not ask again while the first payment call may still be waiting for its answer
+  if (c.SAGA_STUCK_AFTER_MS <= c.PAYMENT_TIMEOUT_CALL_MS) {
+    ctx.addIssue({ code: 'custom', path: ['SAGA_STUCK_AFTER_MS'], message: `must be longer than PAYMENT_TIMEOUT_CALL_MS (${c.PAYMENT_TIMEOUT_CALL_MS})` });
+  }
 });
 export type OrderConfig = z.output<typeof orderConfigSchema>;
 

@@ -280,7 +280,7 @@ export class OrderService {
       }
       sagaStepsTotal.inc({ step: 'payment', outcome: 'unknown' });
       this.d.logger.warn({ orderId: order.id, err: (err as Error).message }, 'payment outcome unknown; waiting for a payment event or the timeout');
-      await this.d.steps.set(this.d.knex, order.id, 'payment', 'unknown', (err as Error).message);
+      await this.d.steps.setIf(this.d.knex, order.id, 'payment', ['started'], 'unknown', (err as Error).message);
       return undefined;
     }
     sagaStepsTotal.inc({ step: 'payment', outcome: payment.status });

@@ -47,6 +47,15 @@ export class SagaSteps {
       .merge({ status, detail: detail?.slice(0, 500) ?? null, updated_at: db.fn.now() });
   }
 
+  /** Sets a step's outcome only while it is in one of `from` (a late "no answer" must not overwrite an answer). */
+  async setIf(db: Runner, orderId: string, step: SagaStep, from: StepStatus[], status: StepStatus, detail?: string): Promise<boolean> {
+    const n = await db('saga_steps')
+      .where({ order_id: orderId, step })
+      .whereIn('status', from)
+      .update({ status, detail: detail?.slice(0, 500) ?? null, updated_at: db.fn.now() });
+    return n > 0;
+  }
+
   async get(orderId: string, step: SagaStep, db: Runner = this.knex): Promise<StepRow | undefined> {
     return (await db('saga_steps').where({ order_id: orderId, step }).first()) as StepRow | undefined;
   }
