@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type { Kafka } from 'kafkajs';
-import { createDb, createEventConsumer, createServiceApp, dlqAdminRoutes, processedEventsMigrations, type Db, type EventConsumer, type EventHandler, type ServiceTelemetry } from '@lantern/shop-common';
+import { createDb, createEventConsumer, createServiceApp, dlqAdminRoutes, processedEventsMigrations, pruneProcessedEvents, type Db, type EventConsumer, type EventHandler, type ServiceTelemetry } from '@lantern/shop-common';
 import { createEmailChannel } from './channels/email.js';
 import { createSimulatedSmsProvider, type SimulatedSmsProvider } from './channels/sms.js';
 import type { Channel, EmailMessage } from './channels/types.js';
@@ -41,6 +41,8 @@ export interface NotificationService {
   /** Stops consuming, lets in-flight sends finish, closes SMTP and Postgres. */
   close(): Promise<void>;
 }
+
+const PRUNE_INTERVAL_MS = 3600_000;
 
 export const MIGRATIONS = [...processedEventsMigrations, ...notificationMigrations];
 
@@ -90,6 +92,13 @@ export function createNotificationService({ telemetry, config, kafka, sms: smsOv
     serviceAuth: { secret: config.INTERNAL_AUTH_SECRET, audience: SERVICE_NAME },
   });
 
+  let pruneTimer: NodeJS.Timeout | undefined;
+  const prune = () =>
+    pruneProcessedEvents(db.knex, config.PROCESSED_EVENTS_RETENTION_DAYS * 24 * 3600_000).then(
+      (n) => n > 0 && logger.info({ pruned: n }, 'old event claims pruned'),
+      (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning event claims failed; next try in an hour'),
+    );
+
   return {
     app,
     db,
@@ -103,10 +112,13 @@ export function createNotificationService({ telemetry, config, kafka, sms: smsOv
       const migrations = await db.migrate();
       dispatcher.start();
       await consumer?.start();
+      pruneTimer = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
+      pruneTimer.unref();
       return { migrations };
     },
     ping: () => db.ping(),
     async close() {
+      clearInterval(pruneTimer);
       await consumer?.stop();
       await dispatcher.stop();
       await email?.close?.();

@@ -84,6 +84,8 @@ export const notificationConfigSchema = commonConfigSchema
     DELIVERY_BATCH_SIZE: positiveInt(20),
     /** A delivery in `sending` longer than this is taken over (its sender crashed): the at-least-once window. */
     DELIVERY_LEASE_MS: positiveInt(60_000),
+    /** Event claims older than this are pruned hourly (a later replay is still caught by notifications.event_id). */
+    PROCESSED_EVENTS_RETENTION_DAYS: positiveInt(14),
     /** Names the shop in messages. */
     SHOP_NAME: z.string().min(1).max(100).default('Lantern Shop'),
     NOTIFICATIONS_DEFAULT_LIMIT: positiveInt(20),
