@@ -115,6 +115,9 @@ export function createFlashSaleService(opts: FlashSaleServiceOptions): FlashSale
     groupId: config.KAFKA_GROUP_ID,
     topics: [config.ORDERS_TOPIC],
     handlers: orderEventHandlers({ knex: db.knex, store, counters, soldOut, groupId: config.KAFKA_GROUP_ID, logger }),
+    // a new group starts at the oldest order event: one placed before this service first ran still
+    // moves its purchase to ordered (handlers are idempotent, other orders are skipped)
+    fromBeginning: true,
     logger,
   });
   const app = createServiceApp({

@@ -34,8 +34,8 @@ export const flashSaleConfigSchema = commonConfigSchema.extend({
   STALE_HOLD_MS: int(1, 30_000),
   /** A sale still allocating after this long is cancelled and whatever inventory set aside is given back. */
   ALLOCATION_TIMEOUT_MS: int(1, 60_000),
-  /** Outbox relay poll period. */
-  OUTBOX_POLL_INTERVAL_MS: int(1, 200),
+  /** Outbox relay safety-net poll (commits wake it at once through LISTEN/NOTIFY). */
+  OUTBOX_POLL_INTERVAL_MS: int(1, 1000),
   /** Most sales labelled in flash_sale_remaining_units (active sales only). */
   REMAINING_GAUGE_MAX_SALES: int(1, 50),
 });
