@@ -7,6 +7,12 @@
 // passing step is reported. Before that, the floor: the same hop between two bare node:http processes,
 // with no framework or telemetry, shows what this machine allows at all. Three product cache modes: L1+L2 (default, warm), L2 only (every read hits
 // Redis) and uncached (every read hits Postgres). Everything shares this machine's cores.
+//
+// CPU per read: over every constant-rate step, the CPU time (/proc/<pid>/stat, all threads) of the
+// gateway, the product service, Redis (a private redis-server started for the run, so no other user of
+// the machine's Redis is counted) and the Postgres backends serving the product service's connections,
+// divided by the 2xx answers. The floor gets the same figure: the bare proxy and its upstream at the
+// rate of the L1 mode's highest passing step, in the same run.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freshSchema, infra, uniqueName, waitFor } from '@lantern/testkit';
-import { otlpSink, report, type Metrics } from './lib.js';
+import { cpuBetween, cpuSnapshot, loadAverage, otlpSink, postgresBackendsOf, report, startPrivateRedis, type CpuSource, type Metrics } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -39,6 +45,11 @@ interface Step {
   pass: boolean;
   /** Status code → count, and transport errors/timeouts, to tell overload (504/timeouts) from bugs. */
   outcomes: string;
+  ok: number;
+  /** CPU ms per process group over the step. */
+  cpu: Record<string, number>;
+  /** All groups' CPU per 2xx answer, µs. */
+  cpuUsPerRead: number;
 }
 
 async function freePort(): Promise<number> {
@@ -52,8 +63,10 @@ async function freePort(): Promise<number> {
 /** BENCH_LOG_DIR=dir keeps each child's JSON log (dir/<service>.log) to explain errors; off by default. */
 function startChild(script: string, env: Record<string, string>): ChildProcess {
   const logDir = process.env.BENCH_LOG_DIR;
+  const profDir = process.env.BENCH_CPU_PROF;
   const child = fork(join(root, script), [], {
-    execArgv: ['--import', 'tsx', '--import', '@lantern/sdk/register'],
+    // BENCH_CPU_PROF=dir writes a V8 CPU profile of each service process there when it exits
+    execArgv: ['--import', 'tsx', '--import', '@lantern/sdk/register', ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
     stdio: ['ignore', logDir ? 'pipe' : 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, OTEL_TRACES_SAMPLER: 'always_on', LOG_LEVEL: 'info', LOKI_URL: '', NODE_ENV: 'production', ...env },
   });
@@ -94,7 +107,7 @@ function load(url: string, ids: string[], seconds: number, overallRate?: number)
   });
 }
 
-function toStep(mode: Mode, target: number, r: autocannon.Result): Step {
+function toStep(mode: Mode, target: number, r: autocannon.Result, cpu: Record<string, number>): Step {
   const errors = r.errors + r.timeouts + r.non2xx;
   const total = r.requests.total + r.errors + r.timeouts;
   const rps = r.requests.average;
@@ -102,11 +115,20 @@ function toStep(mode: Mode, target: number, r: autocannon.Result): Step {
   const pass = errors === 0 && r.latency.p99 < P99_LIMIT_MS && rps >= target * 0.95;
   const codes = Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => `${code}:${v.count ?? 0}`);
   const outcomes = [...codes, ...(r.errors ? [`errors:${r.errors}`] : []), ...(r.timeouts ? [`timeouts:${r.timeouts}`] : [])].join(' ');
-  return { mode, target, rps, p50: r.latency.p50, p99: r.latency.p99, errors, total, pass, outcomes };
+  const ok = r['2xx'];
+  const cpuMs = Object.values(cpu).reduce((a, b) => a + b, 0);
+  return { mode, target, rps, p50: r.latency.p50, p99: r.latency.p99, errors, total, pass, outcomes, ok, cpu, cpuUsPerRead: ok > 0 ? (cpuMs * 1000) / ok : Number.NaN };
+}
+
+/** One constant-rate step with the CPU of `sources` measured over exactly its duration. */
+async function cpuStep(mode: Mode, url: string, ids: string[], target: number, sources: readonly CpuSource[]): Promise<Step> {
+  const before = cpuSnapshot(sources);
+  const r = await load(url, ids, STEP_S, target);
+  return toStep(mode, target, r, cpuBetween(before, cpuSnapshot(sources)));
 }
 
 /** Closed-loop probe (after a warm-up), then constant-rate steps at fractions of it until one fails. */
-async function search(mode: Mode, url: string, ids: string[], fractions: number[]): Promise<{ steps: Step[]; best?: Step; closedLoop: number }> {
+async function search(mode: Mode, url: string, ids: string[], fractions: number[], sources: readonly CpuSource[]): Promise<{ steps: Step[]; best?: Step; closedLoop: number }> {
   await load(url, ids, 3); // JIT, connection pools, span batches
   const probe = await load(url, ids, 4);
   // only successful answers count as throughput: a fast 503 is not capacity
@@ -117,9 +139,13 @@ async function search(mode: Mode, url: string, ids: string[], fractions: number[
   let best: Step | undefined;
   for (const f of fractions) {
     const target = Math.max(20, Math.round((closedLoop * f) / 10) * 10);
-    const step = toStep(mode, target, await load(url, ids, STEP_S, target));
+    const step = await cpuStep(mode, url, ids, target, sources);
     steps.push(step);
-    console.log(`${mode}: rate ${target}/s → ${step.rps.toFixed(0)} rps, p50 ${step.p50} ms, p99 ${step.p99} ms, errors ${step.errors} [${step.outcomes}] ${step.pass ? 'PASS' : 'FAIL'}`);
+    const parts = Object.entries(step.cpu).map(([k, v]) => `${k} ${((v * 1000) / Math.max(1, step.ok)).toFixed(0)}`).join(', ');
+    console.log(
+      `${mode}: rate ${target}/s → ${step.rps.toFixed(0)} rps, p50 ${step.p50} ms, p99 ${step.p99} ms, errors ${step.errors} [${step.outcomes}] ` +
+        `${step.cpuUsPerRead.toFixed(0)} µs CPU/read (${parts}) load ${loadAverage()[0].toFixed(1)} ${step.pass ? 'PASS' : 'FAIL'}`,
+    );
     if (!step.pass) break;
     best = step;
   }
@@ -128,9 +154,10 @@ async function search(mode: Mode, url: string, ids: string[], fractions: number[
 
 /**
  * The same request shape with nothing but two Node processes and the hop between them (see
- * fixtures/floor-proxy.ts), closed loop: what this machine allows before any gateway or product work.
+ * fixtures/floor-proxy.ts): what this machine allows before any gateway or product work. Closed loop
+ * for throughput; at a constant `rate` (when given) for CPU per read, measured like the shop's.
  */
-async function floor(): Promise<{ proxyRps: number; upstreamRps: number }> {
+async function floor(rate?: number): Promise<{ proxyRps: number; upstreamRps: number; cpuUsPerRead?: number; cpu?: Record<string, number> }> {
   const startFloor = (env: Record<string, string>) =>
     new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
       const child = fork(join(here, 'fixtures/floor-proxy.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...env } });
@@ -141,6 +168,16 @@ async function floor(): Promise<{ proxyRps: number; upstreamRps: number }> {
   const proxyProc = await startFloor({ FLOOR_ROLE: 'proxy', UPSTREAM_URL: upstream.url });
   try {
     const ids = ['00000000-0000-4000-8000-000000000001'];
+    if (rate !== undefined) {
+      await load(proxyProc.url, ids, 2);
+      const sources: CpuSource[] = [
+        { name: 'proxy', pids: () => [proxyProc.child.pid!] },
+        { name: 'upstream', pids: () => [upstream.child.pid!] },
+      ];
+      const step = await cpuStep('l1', proxyProc.url, ids, rate, sources);
+      console.log(`floor: bare proxy → upstream at ${rate}/s: ${step.rps.toFixed(0)} rps, ${step.cpuUsPerRead.toFixed(0)} µs CPU/read (proxy ${((step.cpu.proxy! * 1000) / step.ok).toFixed(0)}, upstream ${((step.cpu.upstream! * 1000) / step.ok).toFixed(0)})`);
+      return { proxyRps: Number.NaN, upstreamRps: Number.NaN, cpuUsPerRead: step.cpuUsPerRead, cpu: step.cpu };
+    }
     const measureFloor = async (url: string) => {
       await load(url, ids, 2);
       const r = await load(url, ids, 5);
@@ -155,7 +192,9 @@ async function floor(): Promise<{ proxyRps: number; upstreamRps: number }> {
   }
 }
 
+console.log(`load average at start: ${loadAverage().map((l) => l.toFixed(1)).join(' ')}`);
 const floorRps = await floor();
+const redis = await startPrivateRedis();
 const schema = await freshSchema('bench_catalog');
 const redisPrefix = `${uniqueName('bench_catalog')}:`;
 const sink = await otlpSink();
@@ -172,7 +211,7 @@ const productEnv = (mode: Mode, seed: boolean): Record<string, string> => ({
   PORT: String(productPort),
   HOST: '127.0.0.1',
   DATABASE_URL: infra.databaseUrl,
-  REDIS_URL: infra.redisUrl,
+  REDIS_URL: redis.url,
   INTERNAL_AUTH_SECRET,
   DB_SCHEMA: schema.name,
   REDIS_KEY_PREFIX: `${redisPrefix}${mode}:`,
@@ -192,7 +231,7 @@ try {
     OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
     PORT: String(gatewayPort),
     HOST: '127.0.0.1',
-    REDIS_URL: infra.redisUrl,
+    REDIS_URL: redis.url,
     INTERNAL_AUTH_SECRET,
     JWT_SECRET,
     PRODUCT_SERVICE_URL: productUrl,
@@ -219,7 +258,9 @@ try {
     ['l2_only', 'shop-services/product/src/main.ts', [0.3, 0.5, 0.7, 0.9]],
     ['uncached', 'bench/fixtures/catalog-product-uncached.ts', [0.3, 0.5, 0.7, 0.9]],
   ];
-  for (const [mode, script, fractions] of modes) {
+  // BENCH_MODES=l1 (comma-separated) measures only those modes, for quick iterations
+  const only = process.env.BENCH_MODES?.split(',');
+  for (const [mode, script, fractions] of modes.filter(([m]) => !only || only.includes(m))) {
     // every mode gets a fresh product process: the one that seeded the catalogue carries the seed's garbage
     await stop(product);
     product = startChild(script, productEnv(mode, false));
@@ -233,7 +274,15 @@ try {
     });
     // warm: every hot id once (fills L1 and L2 where they are on)
     for (const id of ids) await fetch(`${gatewayUrl}/api/products/${id}`).then((r) => r.arrayBuffer());
-    const r = await search(mode, gatewayUrl, ids, fractions);
+    const productPid = product.pid!;
+    const gatewayPid = gateway.pid!;
+    const sources: CpuSource[] = [
+      { name: 'gateway', pids: () => [gatewayPid] },
+      { name: 'product', pids: () => [productPid] },
+      { name: 'redis', pids: () => [redis.pid] },
+      { name: 'postgres', pids: () => postgresBackendsOf(productPid) },
+    ];
+    const r = await search(mode, gatewayUrl, ids, fractions, sources);
     steps.push(...r.steps);
     results[mode] = r;
   }
@@ -241,10 +290,34 @@ try {
   await Promise.all([stop(gateway), stop(product)]);
   sink.server.close();
   await schema.drop().catch(() => undefined);
+  await redis.stop();
 }
 
+// the floor's CPU per read at the rate the shop's L1 mode sustained (or its first step's rate)
+const floorRate = results.l1?.best?.target ?? steps.find((s) => s.mode === 'l1')?.target;
+const floorCpu = floorRate !== undefined ? await floor(floorRate) : undefined;
+
 const l1 = results.l1?.best;
+const perRead = (step: Step | undefined, name: string) => (step && step.ok > 0 ? ((step.cpu[name] ?? 0) * 1000) / step.ok : 0);
+const l1First = steps.find((s) => s.mode === 'l1');
 const metrics: Metrics = {
+  // CPU of gateway + product + Redis + Postgres per 2xx read, L1 warm, at the highest passing constant rate
+  cpu_us_per_read: Math.round(l1?.cpuUsPerRead ?? 0),
+  cpu_us_per_read_floor: Math.round(floorCpu?.cpuUsPerRead ?? 0),
+  cpu_us_per_read_gateway: Math.round(perRead(l1, 'gateway')),
+  cpu_us_per_read_product: Math.round(perRead(l1, 'product')),
+  cpu_us_per_read_redis: Math.round(perRead(l1, 'redis')),
+  cpu_us_per_read_postgres: Math.round(perRead(l1, 'postgres')),
+  cpu_us_per_read_target: 300,
+  cpu_rate_rps: l1?.target ?? 0,
+  // the same at the lowest rate tried: fixed per-second work shows here
+  cpu_us_per_read_first_step: Math.round(l1First?.cpuUsPerRead ?? 0),
+  cpu_first_step_rate_rps: l1First?.target ?? 0,
+  l2_only_cpu_us_per_read: Math.round(results.l2_only?.best?.cpuUsPerRead ?? 0),
+  uncached_cpu_us_per_read: Math.round(results.uncached?.best?.cpuUsPerRead ?? 0),
+  // cores the shop's 10,000 reads/s would need at this cost
+  cores_for_target: Number((((l1?.cpuUsPerRead ?? 0) * TARGET_RPS) / 1e6).toFixed(2)),
+  load_average_end: Number(loadAverage()[0].toFixed(2)),
   rps: Math.round(l1?.rps ?? 0),
   p50_ms: l1?.p50 ?? 0,
   p99_ms: l1?.p99 ?? 0,
@@ -264,6 +337,20 @@ const metrics: Metrics = {
   meets_target: l1 && l1.rps >= TARGET_RPS ? 1 : 0,
 };
 const rows = Object.fromEntries(
-  steps.map((s) => [`${s.mode} @${s.target}/s`, { rps: Math.round(s.rps), p50_ms: s.p50, p99_ms: s.p99, errors: s.errors, pass: s.pass ? 1 : 0 }]),
+  steps.map((s) => [
+    `${s.mode} @${s.target}/s`,
+    {
+      rps: Math.round(s.rps),
+      p50_ms: s.p50,
+      p99_ms: s.p99,
+      errors: s.errors,
+      pass: s.pass ? 1 : 0,
+      cpu_us_per_read: Math.round(s.cpuUsPerRead),
+      gateway_us: Math.round(perRead(s, 'gateway')),
+      product_us: Math.round(perRead(s, 'product')),
+      redis_us: Math.round(perRead(s, 'redis')),
+      postgres_us: Math.round(perRead(s, 'postgres')),
+    },
+  ]),
 );
 await report('catalog-read', metrics, rows);

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { cpus } from 'node:os';
+import { connect, type AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -73,4 +74,144 @@ export function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return Number.NaN;
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** Pids of processes whose command name (/proc/<pid>/comm) is `comm`. */
+export function pidsByComm(comm: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) pids.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return pids;
+}
+
+/** Local TCP ports of a process's sockets connected to `remotePort` (from /proc/<pid>/fd and /proc/net/tcp{,6}). */
+export function tcpPortsTo(pid: number, remotePort: number): number[] {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed while we looked
+      }
+    }
+  } catch {
+    return [];
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9]!)) continue;
+      const local = Number.parseInt(f[1]!.split(':')[1]!, 16);
+      const remote = Number.parseInt(f[2]!.split(':')[1]!, 16);
+      if (remote === remotePort) ports.push(local);
+    }
+  }
+  return ports;
+}
+
+/**
+ * Pids of the PostgreSQL backends serving a client process's connections: each backend's title is
+ * `postgres: … 127.0.0.1(<client port>) …`, matched against the client's local ports to `pgPort`.
+ * Only the work done for that client is counted, not other users of a shared server.
+ */
+export function postgresBackendsOf(clientPid: number, pgPort = 5432): number[] {
+  const ports = new Set(tcpPortsTo(clientPid, pgPort));
+  if (ports.size === 0) return [];
+  return pidsByComm('postgres').filter((pid) => {
+    try {
+      const m = /\((\d+)\)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      return m !== null && ports.has(Number(m[1]));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Named groups of processes whose CPU is summed; `pids` is asked again at every snapshot (pools open connections). */
+export interface CpuSource {
+  name: string;
+  pids(): number[];
+}
+
+export type CpuSnapshot = Map<string, Map<number, number>>;
+
+/** CPU used so far (ms) by every pid of every source. */
+export function cpuSnapshot(sources: readonly CpuSource[]): CpuSnapshot {
+  const snap: CpuSnapshot = new Map();
+  for (const s of sources) {
+    const byPid = new Map<number, number>();
+    for (const pid of s.pids()) {
+      try {
+        byPid.set(pid, procCpuMs(pid));
+      } catch {
+        // exited
+      }
+    }
+    snap.set(s.name, byPid);
+  }
+  return snap;
+}
+
+/** CPU ms per source between two snapshots; a process that appeared in between counts from zero. */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, byPid] of after) {
+    let ms = 0;
+    for (const [pid, cpu] of byPid) ms += cpu - (before.get(name)?.get(pid) ?? 0);
+    out[name] = ms;
+  }
+  return out;
+}
+
+/** A private redis-server on a free port (no persistence), so its CPU is the benchmark's alone. */
+export async function startPrivateRedis(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    const started = Date.now();
+    const tryConnect = () => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.end();
+        resolve();
+      });
+      s.once('error', () => (Date.now() - started > 10_000 ? reject(new Error('redis-server did not start')) : setTimeout(tryConnect, 50)));
+    };
+    tryConnect();
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** 1-, 5- and 15-minute load averages of the machine (the benchmarks share it). */
+export function loadAverage(): [number, number, number] {
+  const [a = 0, b = 0, c = 0] = loadavg();
+  return [a, b, c];
 }

@@ -13,11 +13,16 @@
 // - equal load (a constant 4,000 requests/s to both): CPU µs per request at the same throughput,
 //   the cleanest overhead figure (cpu_us_per_request_added).
 // - one layer at a time, and plain OpenTelemetry http + koa instrumentation for comparison.
+// Plain OpenTelemetry is also measured at equal load in every round, beside bare and SDK, so
+// cpu_us_per_request_added has its OpenTelemetry counterpart from the same run.
+//
+// BENCH_ONLY=cpu runs only the equal-load rounds (bare, SDK, plain OTel), for quick iterations;
+// BENCH_CPU_PROF=dir writes a V8 CPU profile of every server process there.
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { otlpSink, report } from './lib.js';
+import { loadAverage, otlpSink, report } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
@@ -37,8 +42,9 @@ const PRELOAD: Record<Mode, string[]> = {
 };
 
 async function startApp(mode: Mode, otlpUrl: string, extraEnv: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const profDir = process.env.BENCH_CPU_PROF;
   const child = fork(join(here, 'fixtures/koa-app.ts'), [], {
-    execArgv: ['--import', 'tsx', ...PRELOAD[mode]],
+    execArgv: ['--import', 'tsx', ...PRELOAD[mode], ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: {
       ...process.env,
@@ -97,13 +103,20 @@ async function record(key: string, mode: Mode, path: string, l: Load, env: Recor
 }
 
 const saturated: Load = { connections: SATURATION_CONNECTIONS };
+const equalLoad: Load = { connections: SATURATION_CONNECTIONS, rate: EQUAL_LOAD_RPS };
+const cpuOnly = process.env.BENCH_ONLY === 'cpu';
+console.log(`load average at start: ${loadAverage().map((l) => l.toFixed(1)).join(' ')}`);
 for (let round = 0; round < ROUNDS; round++) {
   for (const mode of ['bare', 'sdk'] as const) {
-    await record(`trivial/${mode}`, mode, '/trivial', saturated);
-    await record(`io/${mode}`, mode, '/io/42', saturated);
-    await record(`io 4 connections/${mode}`, mode, '/io/42', { connections: LOW_CONNECTIONS });
-    await record(`trivial ${EQUAL_LOAD_RPS} rps/${mode}`, mode, '/trivial', { connections: SATURATION_CONNECTIONS, rate: EQUAL_LOAD_RPS });
+    if (!cpuOnly) {
+      await record(`trivial/${mode}`, mode, '/trivial', saturated);
+      await record(`io/${mode}`, mode, '/io/42', saturated);
+      await record(`io 4 connections/${mode}`, mode, '/io/42', { connections: LOW_CONNECTIONS });
+    }
+    await record(`trivial ${EQUAL_LOAD_RPS} rps/${mode}`, mode, '/trivial', equalLoad);
   }
+  // plain OpenTelemetry (http + koa instrumentation, tracing only) at the same load, in the same round
+  await record(`trivial ${EQUAL_LOAD_RPS} rps/otel`, 'otel', '/trivial', equalLoad);
 }
 
 // Where the cost goes: one SDK layer at a time on the trivial route, and plain OpenTelemetry.
@@ -115,7 +128,7 @@ const layers: [string, Mode, Record<string, string>][] = [
   ['access log + metrics only', 'sdk', { BENCH_LAYERS: 'observability' }],
   ['plain OTel http+koa instrumentation', 'otel', {}],
 ];
-for (const [label, mode, env] of layers) {
+for (const [label, mode, env] of cpuOnly ? [] : layers) {
   await record(`trivial/${label}`, mode, '/trivial', saturated, env);
   await record(`trivial ${EQUAL_LOAD_RPS} rps/${label}`, mode, '/trivial', { connections: SATURATION_CONNECTIONS, rate: EQUAL_LOAD_RPS }, env);
 }
@@ -146,6 +159,9 @@ await report(
     bare_p99_ms: avg('trivial/bare', 'p99'),
     sdk_p99_ms: avg('trivial/sdk', 'p99'),
     cpu_us_per_request_added: avg(`${eq}/sdk`, 'cpuUsPerReq') - avg(`${eq}/bare`, 'cpuUsPerReq'),
+    // the same figure for plain OpenTelemetry http + koa instrumentation (tracing only, exported), same rounds
+    plain_otel_cpu_us_per_request_added: avg(`${eq}/otel`, 'cpuUsPerReq') - avg(`${eq}/bare`, 'cpuUsPerReq'),
+    cpu_us_per_request_added_target: 30,
     io_bare_rps: Math.round(avg('io/bare', 'rps')),
     io_sdk_rps: Math.round(avg('io/sdk', 'rps')),
     io_ratio_4_connections: avg('io 4 connections/sdk', 'rps') / avg('io 4 connections/bare', 'rps'),
@@ -155,6 +171,7 @@ await report(
     plain_otel_ratio: avg('trivial/plain OTel http+koa instrumentation', 'rps') / avg('trivial/bare', 'rps'),
     tracing_unsampled_ratio: avg('trivial/tracing, not sampled', 'rps') / avg('trivial/bare', 'rps'),
     spans_exported_bytes: sink.bytes(),
+    load_average_end: Number(loadAverage()[0].toFixed(2)),
   },
   rows,
 );
