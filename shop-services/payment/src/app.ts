@@ -17,7 +17,9 @@ import { paymentMigrations } from './db/migrations.js';
 import type { PaymentEventSink } from './events.js';
 import { PaymentService } from './payments/payment-service.js';
 import { RefundService } from './payments/refund-service.js';
-import { Reconciler, scheduleReconciliation } from './reconciliation/reconciler.js';
+import { schedulePeriodic } from './periodic.js';
+import { StaleRecovery } from './payments/recovery.js';
+import { Reconciler, ReconciliationBusyError } from './reconciliation/reconciler.js';
 import { ChannelRouter } from './routing/channel-router.js';
 import { createPaymentRoutes } from './routes.js';
 
@@ -42,9 +44,10 @@ export interface PaymentApp {
   refunds: RefundService;
   callbacks: CallbackHandler;
   reconciler: Reconciler;
+  recovery: StaleRecovery;
   /** Where this instance listens (`http://127.0.0.1:8085`): the default target of bank callbacks. */
   setBaseUrl(url: string): void;
-  /** Migrates and starts the periodic reconciliation. */
+  /** Migrates, recovers charges and refunds a crash interrupted, and starts the periodic recovery + reconciliation. */
   start(): Promise<{ migrations: string[] }>;
   /** Stops reconciliation and the simulated settlements, then closes Postgres. */
   close(): Promise<void>;
@@ -85,8 +88,10 @@ export function createPaymentService({ telemetry, config, random }: PaymentServi
     breaker: { failureThreshold: config.BREAKER_FAILURE_THRESHOLD, halfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_MS },
     logger,
   });
-  const payments = new PaymentService({ knex, router, events, logger, deadlineMs: config.PAYMENT_DEADLINE_MS });
+  const paymentStaleMs = config.PAYMENT_DEADLINE_MS + config.RECOVERY_MARGIN_MS;
+  const payments = new PaymentService({ knex, router, events, logger, deadlineMs: config.PAYMENT_DEADLINE_MS, staleMs: paymentStaleMs, recover: (id) => recovery.recoverPayment(id) });
   const refunds = new RefundService({ knex, router, events, logger, channelTimeoutMs: config.CHANNEL_TIMEOUT_MS });
+  const recovery = new StaleRecovery({ knex, router, events, refunds, logger, paymentStaleMs, refundStaleMs: config.CHANNEL_TIMEOUT_MS + config.RECOVERY_MARGIN_MS });
   const callbacks = new CallbackHandler({ knex, events, logger });
   const reconciler = new Reconciler({ knex, schema: config.DB_SCHEMA, router, events, logger, windowMs: config.RECONCILIATION_WINDOW_MS, graceMs: config.RECONCILIATION_GRACE_MS });
   const routes = createPaymentRoutes({
@@ -104,6 +109,7 @@ export function createPaymentService({ telemetry, config, random }: PaymentServi
   const app = createServiceApp({ telemetry, routes, bodyLimit: config.BODY_LIMIT, serviceAuth: { secret: config.INTERNAL_AUTH_SECRET, audience: SERVICE_NAME } });
 
   let schedule: { stop(): Promise<void> } | undefined;
+  let startupRecovery: Promise<unknown> = Promise.resolve();
   return {
     app,
     db,
@@ -113,16 +119,27 @@ export function createPaymentService({ telemetry, config, random }: PaymentServi
     refunds,
     callbacks,
     reconciler,
+    recovery,
     setBaseUrl(url) {
       baseUrl = url.replace(/\/$/, '');
     },
     async start() {
       const migrations = await db.migrate();
-      if (config.RECONCILIATION_INTERVAL_MS > 0) schedule = scheduleReconciliation(reconciler, config.RECONCILIATION_INTERVAL_MS, logger);
+      // a previous process may have died mid-charge: settle what it left (in the background)
+      startupRecovery = recovery.run().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'recovery of interrupted payments failed'));
+      if (config.RECONCILIATION_INTERVAL_MS > 0) {
+        schedule = schedulePeriodic('reconciliation', config.RECONCILIATION_INTERVAL_MS, async () => {
+          await recovery.run();
+          await reconciler.run().catch((err: unknown) => {
+            if (!(err instanceof ReconciliationBusyError)) throw err; // another instance is on it
+          });
+        }, logger);
+      }
       return { migrations };
     },
     async close() {
       await schedule?.stop();
+      await startupRecovery;
       delivery.close();
       await Promise.all([...channels.values()].map((c) => c.close()));
       await db.destroy();

@@ -80,6 +80,8 @@ export const paymentConfigSchema = commonConfigSchema
     RECONCILIATION_WINDOW_MS: int(1_000, 3_600_000),
     /** Records younger than this are left for the next run (calls and callbacks in flight). */
     RECONCILIATION_GRACE_MS: int(0, 30_000),
+    /** A charge or refund still in progress this long after its deadline was interrupted: recovered from the channel's records. */
+    RECOVERY_MARGIN_MS: int(0, 10_000),
   })
   .transform((c) => ({
     ...c,

@@ -29,5 +29,7 @@ export { signCallback, verifyCallbackSignature, SIGNATURE_HEADER, type Signature
 export { providerEventSchema } from './callbacks/callback-handler.js';
 export { ChannelRouter, type ChannelStatus, type RoutedCharge } from './routing/channel-router.js';
 export { HealthWindow, channelScore, type WindowStats, type CallOutcome } from './routing/health-window.js';
+export { StaleRecovery, type RecoveryOptions } from './payments/recovery.js';
+export { schedulePeriodic } from './periodic.js';
 export { Reconciler, ReconciliationBusyError, type ReconciliationReport } from './reconciliation/reconciler.js';
 export { compareChannel, type Mismatch } from './reconciliation/compare.js';

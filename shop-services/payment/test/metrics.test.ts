@@ -35,7 +35,7 @@ test.serial('payment_channel_request_duration_seconds{channel,outcome}: success,
   // exactly the labels the alert rules read, the SDK's latency buckets, and the exemplar of the call
   const { values } = await channelRequestDuration.get();
   for (const v of values) t.deepEqual(Object.keys(v.labels).filter((k) => k !== 'le').sort(), ['channel', 'outcome']);
-  const buckets = values.filter((v) => v.metricName === 'payment_channel_request_duration_seconds_bucket' && v.labels.channel === 'card').map((v) => v.labels.le);
+  const buckets = values.filter((v) => v.metricName === 'payment_channel_request_duration_seconds_bucket' && v.labels.channel === 'card').map((v) => (v.labels as Record<string, unknown>).le);
   t.true(buckets.includes(0.001) && buckets.includes(10) && buckets.includes('+Inf'));
   const open = await renderMetrics('application/openmetrics-text; version=1.0.0');
   const withExemplar = open.body.split('\n').filter((l) => l.startsWith('payment_channel_request_duration_seconds_bucket{') && l.includes('channel="card"') && l.includes('outcome="success"') && l.includes('#'));

@@ -25,6 +25,10 @@ export interface PaymentServiceOptions {
   logger: Logger;
   /** Budget of one charge, failovers included. */
   deadlineMs: number;
+  /** A charge `processing` for longer than this was interrupted by a crash. */
+  staleMs: number;
+  /** Decides an interrupted charge from the channels' records (StaleRecovery.recoverPayment). */
+  recover(paymentId: string): Promise<unknown>;
 }
 
 /** How long a duplicate request waits for the first one's charge before answering `pending`. */
@@ -114,6 +118,11 @@ export class PaymentService {
   private async awaitCharge(row: PaymentRow): Promise<PaymentRow> {
     const local = this.inflight.get(row.id);
     if (local) return local.catch(() => this.reload(row.id));
+    // nobody is charging it any more (the process that was died): settle it from the channel's records
+    if (Date.now() - row.created_at.getTime() > this.opts.staleMs) {
+      await this.opts.recover(row.id);
+      return this.reload(row.id);
+    }
     const deadline = Date.now() + this.opts.deadlineMs + WAIT_MARGIN_MS;
     let current = row;
     while (current.status === 'processing' && Date.now() < deadline) {

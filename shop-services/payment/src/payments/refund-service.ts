@@ -16,6 +16,8 @@ export interface RefundInput {
   requestedBy: string;
 }
 
+type Outcome = { status: 'succeeded' | 'failed'; channelRef?: string; error?: string };
+
 export interface RefundServiceOptions {
   knex: Knex;
   router: ChannelRouter;
@@ -61,6 +63,7 @@ export class RefundService {
       throw new AppError(422, 'refund_rejected', `${refund.channel} rejected the refund: ${result.reason}`);
     }
     const done = await this.finish(refund, { status: 'succeeded', channelRef: result.channelRef });
+    if (!done) throw new ConflictError(`refund ${refund.id} was settled by recovery meanwhile; see GET /payments/${refund.payment_id}/refunds`, 'refund_settled_elsewhere');
     refundsTotal.inc({ channel: refund.channel, outcome: 'succeeded' });
     refundedCentsTotal.inc({ currency: refund.currency.trim() }, refund.amount_cents);
     return { ...done, replayed: false };
@@ -114,14 +117,27 @@ export class RefundService {
     });
   }
 
-  /** Settles the reservation: moves it to refunded (and publishes payment.refunded) or releases it. */
-  private async finish(refund: RefundRow, outcome: { status: 'succeeded' | 'failed'; channelRef?: string; error?: string }): Promise<{ refund: Refund; payment: Payment }> {
+  /**
+   * Settles a refund a crash left `processing` (see StaleRecovery), as the request would have.
+   * False if it is no longer processing.
+   */
+  async settleInterrupted(refundId: string, outcome: Outcome): Promise<boolean> {
+    const refund = await this.knex<RefundRow>('refunds').where({ id: refundId, status: 'processing' }).first();
+    if (!refund) return false;
+    const done = await this.finish(refund, outcome);
+    if (done) refundsTotal.inc({ channel: refund.channel, outcome: outcome.status === 'succeeded' ? 'succeeded' : 'failed' });
+    return done !== undefined;
+  }
+
+  /** Settles the reservation: moves it to refunded (and publishes payment.refunded) or releases it. Undefined if already settled. */
+  private async finish(refund: RefundRow, outcome: Outcome): Promise<{ refund: Refund; payment: Payment } | undefined> {
     return this.knex.transaction(async (trx) => {
       const [updatedRefund] = await trx<RefundRow>('refunds')
         .where({ id: refund.id, status: 'processing' })
         .update({ status: outcome.status, channel_ref: outcome.channelRef ?? null, error: outcome.error ?? null, finished_at: trx.fn.now() as unknown as Date })
         .returning('*');
-      if (!updatedRefund) throw new Error(`refund ${refund.id} was settled twice`);
+      // settled meanwhile by the recovery of interrupted refunds: it stands
+      if (!updatedRefund) return undefined;
       const succeeded = outcome.status === 'succeeded';
       const [payment] = await trx<PaymentRow>('payments')
         .where({ id: refund.payment_id })

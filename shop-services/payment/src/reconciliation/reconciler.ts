@@ -163,26 +163,3 @@ export class Reconciler {
     return out;
   }
 }
-
-/** Runs the reconciler every `intervalMs` (never two runs of this process at once). */
-export function scheduleReconciliation(reconciler: Reconciler, intervalMs: number, logger: Logger): { stop(): Promise<void> } {
-  let running: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = reconciler
-      .run()
-      .catch((err: unknown) => {
-        if (!(err instanceof ReconciliationBusyError)) logger.warn({ err: (err as Error).message }, 'scheduled reconciliation failed');
-      })
-      .finally(() => {
-        running = undefined;
-      });
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
-}

@@ -1,0 +1,104 @@
+import type { Knex } from 'knex';
+import type { Logger } from '@lantern/shop-common';
+import type { ChannelTransaction } from '../channels/types.js';
+import type { PaymentEventSink } from '../events.js';
+import { paymentsTotal } from '../metrics.js';
+import type { ChannelRouter } from '../routing/channel-router.js';
+import { publishResult } from './payment-service.js';
+import type { RefundService } from './refund-service.js';
+import type { AttemptRow, PaymentRow, RefundRow } from './types.js';
+
+export interface RecoveryOptions {
+  knex: Knex;
+  router: ChannelRouter;
+  events: PaymentEventSink;
+  refunds: RefundService;
+  logger: Logger;
+  /** A charge still `processing` this long after it began was interrupted (its process died). */
+  paymentStaleMs: number;
+  /** Same for a refund. */
+  refundStaleMs: number;
+}
+
+type Settlement = Pick<PaymentRow, 'status'> & Partial<Pick<PaymentRow, 'channel' | 'channel_ref' | 'failure_reason'>>;
+
+/**
+ * Finishes what a crash interrupted, from the channels' own records: a payment left `processing`
+ * (the process died between calling a channel and recording its answer) and a refund left
+ * `processing` (its amount still reserved). Each is decided under its row lock (SKIP LOCKED, so
+ * instances never work on the same one) and, for a payment, its event is published as usual.
+ */
+export class StaleRecovery {
+  constructor(private readonly opts: RecoveryOptions) {}
+
+  async run(): Promise<{ payments: number; refunds: number }> {
+    const { knex } = this.opts;
+    const stalePayments = await knex<PaymentRow>('payments')
+      .where({ status: 'processing' })
+      .andWhere('created_at', '<', knex.raw(`now() - make_interval(secs => ?)`, [this.opts.paymentStaleMs / 1000]))
+      .limit(100)
+      .pluck('id');
+    let payments = 0;
+    for (const id of stalePayments) if (await this.recoverPayment(id)) payments++;
+    const staleRefunds = await knex<RefundRow>('refunds')
+      .where({ status: 'processing' })
+      .andWhere('created_at', '<', knex.raw(`now() - make_interval(secs => ?)`, [this.opts.refundStaleMs / 1000]))
+      .limit(100);
+    let refunds = 0;
+    for (const refund of staleRefunds) if (await this.recoverRefund(refund)) refunds++;
+    if (payments || refunds) this.opts.logger.warn({ payments, refunds }, 'recovered interrupted payments and refunds');
+    return { payments, refunds };
+  }
+
+  /** Decides one interrupted payment; false if it was not (or no longer) stale and processing. */
+  async recoverPayment(id: string): Promise<boolean> {
+    const settled = await this.opts.knex.transaction(async (trx) => {
+      const payment = await trx<PaymentRow>('payments').where({ id, status: 'processing' }).forUpdate().skipLocked().first();
+      if (!payment) return undefined;
+      const attempts = await trx<AttemptRow>('payment_attempts').where({ payment_id: id }).orderBy('seq');
+      let settlement: Settlement = { status: 'failed', failure_reason: 'interrupted before a payment channel answered' };
+      for (const attempt of attempts) {
+        const outcome = attempt.outcome === 'in_flight' ? await this.channelOutcome(attempt) : { outcome: attempt.outcome, channelRef: attempt.channel_ref };
+        if (attempt.outcome === 'in_flight') {
+          await trx<AttemptRow>('payment_attempts')
+            .where({ id: attempt.id, outcome: 'in_flight' })
+            .update({ outcome: outcome.outcome, channel_ref: outcome.channelRef, error: outcome.outcome === 'error' ? 'interrupted; the channel has no record of it' : null, finished_at: trx.fn.now() as unknown as Date });
+        }
+        if (outcome.outcome === 'success') settlement = { status: 'succeeded', channel: attempt.channel, channel_ref: outcome.channelRef };
+        else if (outcome.outcome === 'pending') settlement = { status: 'pending', channel: attempt.channel, channel_ref: outcome.channelRef };
+        else if (outcome.outcome === 'declined') settlement = { status: 'failed', channel: attempt.channel, channel_ref: outcome.channelRef, failure_reason: `${attempt.channel}: declined` };
+        if (outcome.outcome !== 'error') break;
+      }
+      const [updated] = await trx<PaymentRow>('payments')
+        .where({ id })
+        .update({ ...settlement, updated_at: trx.fn.now() as unknown as Date })
+        .returning('*');
+      if (updated!.status === 'succeeded' || updated!.status === 'failed') await publishResult(this.opts.events, trx, updated!);
+      return updated;
+    });
+    if (!settled) return false;
+    paymentsTotal.inc({ channel: settled.channel ?? 'none', status: settled.status === 'processing' ? 'pending' : settled.status });
+    this.opts.logger.warn({ paymentId: id, status: settled.status, channel: settled.channel }, 'interrupted payment recovered from the channel records');
+    return true;
+  }
+
+  private async recoverRefund(refund: RefundRow): Promise<boolean> {
+    const tx = await this.find(refund.channel, refund.id, refund.created_at);
+    const done = await this.opts.refunds.settleInterrupted(refund.id, tx?.status === 'succeeded' ? { status: 'succeeded', channelRef: tx.channelRef } : { status: 'failed', ...(tx ? { channelRef: tx.channelRef } : {}), error: tx ? `rejected by ${refund.channel}` : 'interrupted; the channel has no record of it' });
+    if (done) this.opts.logger.warn({ refundId: refund.id, status: tx?.status ?? 'none' }, 'interrupted refund recovered from the channel records');
+    return done;
+  }
+
+  private async channelOutcome(attempt: AttemptRow): Promise<{ outcome: AttemptRow['outcome']; channelRef: string | null }> {
+    const tx = await this.find(attempt.channel, attempt.id, attempt.created_at);
+    if (!tx) return { outcome: 'error', channelRef: null };
+    return { outcome: tx.status === 'succeeded' ? 'success' : tx.status, channelRef: tx.channelRef };
+  }
+
+  /** The channel's record of our reference (throws if the channel cannot be read: try again later). */
+  private async find(channel: AttemptRow['channel'], reference: string, since: Date): Promise<ChannelTransaction | undefined> {
+    if (!this.opts.router.has(channel)) return undefined;
+    const records = await this.opts.router.adapter(channel).listTransactions(new Date(since.getTime() - 60_000));
+    return records.find((r) => r.reference === reference);
+  }
+}
