@@ -33,8 +33,7 @@ test('20 concurrent identical requests → one payment, one charge at the channe
   t.is((await s.rows('payments', { order_id: orderId })).length, 1);
   t.is((await s.rows('payment_attempts')).length, 1);
   t.is((await s.rows('sim_provider_transactions')).length, 1);
-  const calls = [...s.svc.channels.get('card')!.chargeCalls.values()].reduce((a, b) => a + b, 0);
-  t.is(calls, 1, 'the channel was called once');
+  t.is(s.svc.channels.get('card')!.chargeCalls, 1, 'the channel was called once');
   t.is((await s.events('payment.succeeded')).length, 1);
 
   // a retry much later gets the same payment, still without charging

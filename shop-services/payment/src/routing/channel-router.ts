@@ -101,7 +101,7 @@ export class ChannelRouter {
     const set = allowed ? this.order.filter((c) => allowed.includes(c)) : [...this.order];
     const scored = set.map((channel, index) => {
       const open = !this.admits(channel);
-      return { channel, index, open, score: channelScore(this.windows.get(channel)!.stats(), this.opts.latencyPenaltyPerSecond) };
+      return { channel, index, open, score: channelScore(this.windows.get(channel)!.stats({ percentile: false }), this.opts.latencyPenaltyPerSecond) };
     });
     scored.sort((a, b) => Number(a.open) - Number(b.open) || b.score - a.score || a.index - b.index);
     return scored.map((s) => s.channel);

@@ -37,7 +37,8 @@ export class HealthWindow {
     if (this.samples.length > this.maxCalls) this.samples.splice(0, this.samples.length - this.maxCalls);
   }
 
-  stats(): WindowStats {
+  /** `percentile: false` skips the p95 (a sort): routing asks on every charge and needs only counts and mean. */
+  stats(opts: { percentile?: boolean } = {}): WindowStats {
     const cutoff = this.now() - this.windowMs;
     // samples are in time order: drop the expired head
     let firstLive = 0;
@@ -55,7 +56,7 @@ export class HealthWindow {
       latencySum += s.latencyMs;
     }
     const calls = live.length;
-    const sorted = live.map((s) => s.latencyMs).sort((a, b) => a - b);
+    const sorted = opts.percentile === false ? [] : live.map((s) => s.latencyMs).sort((a, b) => a - b);
     return {
       calls,
       successes,
@@ -64,7 +65,7 @@ export class HealthWindow {
       availability: calls === 0 ? 1 : (successes + declines) / calls,
       successRate: calls === 0 ? null : successes / calls,
       meanLatencyMs: calls === 0 ? null : latencySum / calls,
-      p95LatencyMs: calls === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!,
+      p95LatencyMs: sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!,
     };
   }
 }
