@@ -1,15 +1,33 @@
 import test from 'ava';
 import type { Product } from '@lantern/shop-product';
 import { waitFor } from '@lantern/testkit';
-import { admin, alice, bob, outboxEvents, startOrders, startProducts, type ProductFixture } from './support/harness.js';
+import {
+  admin,
+  alice,
+  bob,
+  callsTo,
+  outboxEvents,
+  startInventory,
+  startOrders as start,
+  startPayment,
+  startProducts,
+  type InventoryFixture,
+  type PaymentFixture,
+  type ProductFixture,
+  type Teardown,
+} from './support/harness.js';
 
+// Real product, inventory and payment services for the whole file; each test uses its own products.
 let products: ProductFixture;
+let inventory: InventoryFixture;
+let payment: PaymentFixture;
 test.before(async () => {
-  products = await startProducts();
+  [products, inventory, payment] = await Promise.all([startProducts(), startInventory(), startPayment()]);
 });
 test.after.always(async () => {
-  await products?.close();
+  await Promise.all([products?.close(), inventory?.close(), payment?.close()]);
 });
+const startOrders = (t: Teardown, opts: { env?: Record<string, string> } = {}) => start(t, { products, inventory, payment, ...opts });
 
 function pick(n: number): Product {
   const p = products.products[n];
@@ -20,10 +38,10 @@ function pick(n: number): Product {
 const paths = (body: { error?: { details?: { path?: string }[] } }) => (body.error?.details ?? []).map((d) => d.path);
 
 test('POST /orders snapshots prices, reserves stock, writes history and order.placed in the outbox', async (t) => {
-  const svc = await startOrders(t, { products });
+  const svc = await startOrders(t);
   const [p1, p2] = [pick(0), pick(1)];
-  svc.inventory.setStock(p1.id, 10);
-  svc.inventory.setStock(p2.id, 10);
+  await svc.inventory.restock(p1.id, 10);
+  await svc.inventory.restock(p2.id, 10);
   const r = await svc.call('POST', '/orders', { body: { items: [{ productId: p1.id, quantity: 2 }, { productId: p2.id, quantity: 1 }, { productId: p1.id, quantity: 1 }] } });
   t.is(r.status, 201, JSON.stringify(r.body));
   const order = r.body;
@@ -39,10 +57,8 @@ test('POST /orders snapshots prices, reserves stock, writes history and order.pl
   t.is(order.totalCents, p1.priceCents * 3 + p2.priceCents);
   t.is(order.currency, 'USD');
   t.truthy(order.expiresAt);
-  t.is(svc.inventory.available(p1.id), 7);
-  t.is(svc.inventory.reservation(order.id)?.status, 'reserved');
-  t.is(svc.inventory.requests[0]?.caller, 'order');
-  t.is(svc.inventory.requests[0]?.userId, alice.id);
+  t.is(await svc.inventory.available(p1.id), 7);
+  t.is(await svc.inventory.reservation(order.id), 'reserved');
 
   const history = await svc.call('GET', `/orders/${order.id}/history`);
   t.deepEqual(
@@ -63,9 +79,9 @@ test('POST /orders snapshots prices, reserves stock, writes history and order.pl
 });
 
 test('the same Idempotency-Key 20 times at once → one order, one reservation; 20 pays → one payment request', async (t) => {
-  const svc = await startOrders(t, { products });
+  const svc = await startOrders(t);
   const p = pick(2);
-  svc.inventory.setStock(p.id, 100);
+  await svc.inventory.restock(p.id, 100);
   const body = { items: [{ productId: p.id, quantity: 2 }] };
   const replies = await Promise.all(Array.from({ length: 20 }, () => svc.call('POST', '/orders', { body, headers: { 'idempotency-key': 'checkout-42' } })));
   t.deepEqual([...new Set(replies.map((r) => r.status))], [201], JSON.stringify(replies.find((r) => r.status !== 201)?.body));
@@ -73,8 +89,8 @@ test('the same Idempotency-Key 20 times at once → one order, one reservation; 
   t.is(ids.size, 1);
   t.true(replies.every((r) => r.body.status === 'reserved'));
   t.is(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true').length, 19);
-  t.is(svc.inventory.requests.filter((q) => q.path === '/inventory/reservations').length, 1);
-  t.is(svc.inventory.available(p.id), 98);
+  t.is(callsTo(svc.inventoryProxy, 'POST', '/inventory/reservations'), 1);
+  t.is(await svc.inventory.available(p.id), 98);
   const count = await svc.order.db.knex('orders').count<{ count: string }[]>({ count: '*' });
   t.is(Number(count[0]?.count), 1);
 
@@ -82,8 +98,9 @@ test('the same Idempotency-Key 20 times at once → one order, one reservation; 
   const pays = await Promise.all(Array.from({ length: 20 }, () => svc.call('POST', `/orders/${orderId}/pay`, { body: {} })));
   t.deepEqual([...new Set(pays.map((r) => r.status))], [200], JSON.stringify(pays.find((r) => r.status !== 200)?.body));
   t.true(pays.every((r) => r.body.status === 'paid'));
-  t.is(svc.payment.requests.filter((q) => q.path === '/payments').length, 1);
-  t.is(svc.payment.requests[0]?.idempotencyKey, orderId);
+  t.is(callsTo(svc.paymentProxy, 'POST', '/payments'), 1);
+  t.is(svc.paymentProxy.requests[0]?.idempotencyKey, orderId);
+  t.is((await payment.paymentsOf(orderId)).length, 1); // one charge in the payment ledger
   // a later replay of the creating request returns the same (now paid) order
   const again = await svc.call('POST', '/orders', { body, headers: { 'idempotency-key': 'checkout-42' } });
   t.is(again.body.id, orderId);
@@ -91,10 +108,10 @@ test('the same Idempotency-Key 20 times at once → one order, one reservation; 
 });
 
 test('same key with another body → 409 idempotency_key_reused; keys are per user; bad keys → 400', async (t) => {
-  const svc = await startOrders(t, { products });
+  const svc = await startOrders(t);
   const [p1, p2] = [pick(3), pick(4)];
-  svc.inventory.setStock(p1.id, 10);
-  svc.inventory.setStock(p2.id, 10);
+  await svc.inventory.restock(p1.id, 10);
+  await svc.inventory.restock(p2.id, 10);
   const first = await svc.call('POST', '/orders', { body: { items: [{ productId: p1.id, quantity: 1 }] }, headers: { 'idempotency-key': 'k1' } });
   t.is(first.status, 201);
   const other = await svc.call('POST', '/orders', { body: { items: [{ productId: p2.id, quantity: 1 }] }, headers: { 'idempotency-key': 'k1' } });
@@ -111,33 +128,33 @@ test('same key with another body → 409 idempotency_key_reused; keys are per us
     t.is(r.status, 400, key);
     t.deepEqual([...new Set(paths(r.body))], ['headers.idempotency-key'], key);
   }
-  t.is(svc.inventory.requests.filter((q) => q.path === '/inventory/reservations').length, 2);
+  t.is(callsTo(svc.inventoryProxy, 'POST', '/inventory/reservations'), 2);
 });
 
 test('out of stock → 409 insufficient_stock naming the line; nothing kept, nothing reserved', async (t) => {
-  const svc = await startOrders(t, { products });
+  const svc = await startOrders(t);
   const [p1, p2] = [pick(5), pick(6)];
-  svc.inventory.setStock(p1.id, 5);
-  svc.inventory.setStock(p2.id, 1);
+  await svc.inventory.restock(p1.id, 5);
+  await svc.inventory.restock(p2.id, 1);
   const r = await svc.call('POST', '/orders', { body: { items: [{ productId: p1.id, quantity: 2 }, { productId: p2.id, quantity: 3 }] }, headers: { 'idempotency-key': 'oos-1' } });
   t.is(r.status, 409);
   t.is(r.body.error.code, 'insufficient_stock');
   t.deepEqual(paths(r.body), ['body.items.1.quantity']);
-  t.is(svc.inventory.available(p1.id), 5);
+  t.is(await svc.inventory.available(p1.id), 5);
   const list = await svc.call('GET', '/orders');
   t.is(list.body.total, 0);
   t.is((await outboxEvents(svc.order)).length, 0);
   // the key is free again: after a restock the same request succeeds
-  svc.inventory.setStock(p2.id, 3);
+  await svc.inventory.restock(p2.id, 3);
   const retry = await svc.call('POST', '/orders', { body: { items: [{ productId: p1.id, quantity: 2 }, { productId: p2.id, quantity: 3 }] }, headers: { 'idempotency-key': 'oos-1' } });
   t.is(retry.status, 201);
 });
 
 test('inventory unreachable → 503, the order is not kept and the possible reservation is released', async (t) => {
-  const svc = await startOrders(t, { products });
+  const svc = await startOrders(t);
   const p = pick(7);
-  svc.inventory.setStock(p.id, 5);
-  svc.inventory.failWith = 503;
+  await svc.inventory.restock(p.id, 5);
+  svc.inventoryProxy.fault = () => 503;
   const r = await svc.call('POST', '/orders', { body: { items: [{ productId: p.id, quantity: 1 }] } });
   t.is(r.status, 503);
   t.is(r.body.error.code, 'inventory_unavailable');
@@ -145,15 +162,15 @@ test('inventory unreachable → 503, the order is not kept and the possible rese
   // the release job keeps trying while inventory fails, then gets through
   const jobs = await svc.order.scheduler.pending('release_stock');
   t.is(jobs.length, 1);
-  svc.inventory.failWith = undefined;
+  svc.inventoryProxy.fault = () => undefined;
   await waitFor(async () => (await svc.order.scheduler.pending('release_stock')).length === 0, { what: 'release job done', timeoutMs: 10_000 });
-  t.true(svc.inventory.requests.some((q) => q.path.endsWith('/release')));
+  t.true(svc.inventoryProxy.requests.some((q) => q.path.endsWith('/release')));
 });
 
 test('unknown or unavailable products and hostile input → 400 naming the field, never 500', async (t) => {
-  const svc = await startOrders(t, { products });
+  const svc = await startOrders(t);
   const p = pick(8);
-  svc.inventory.setStock(p.id, 5);
+  await svc.inventory.restock(p.id, 5);
   const unknown = '00000000-0000-4000-8000-00000000dead';
   const cases: [unknown, string[]][] = [
     [{}, ['body.items']],
@@ -194,9 +211,9 @@ test('unknown or unavailable products and hostile input → 400 naming the field
 });
 
 test("a customer sees only their own orders: another's is 404 everywhere; admins see all", async (t) => {
-  const svc = await startOrders(t, { products });
+  const svc = await startOrders(t);
   const p = pick(9);
-  svc.inventory.setStock(p.id, 10);
+  await svc.inventory.restock(p.id, 10);
   const mine = (await svc.call('POST', '/orders', { body: { items: [{ productId: p.id, quantity: 1 }] } })).body;
   const bobs = (await svc.call('POST', '/orders', { user: bob, body: { items: [{ productId: p.id, quantity: 1 }] } })).body;
   for (const [method, path] of [
@@ -223,9 +240,9 @@ test("a customer sees only their own orders: another's is 404 everywhere; admins
 });
 
 test('illegal transitions → 409 illegal_transition and the history is unchanged', async (t) => {
-  const svc = await startOrders(t, { products });
+  const svc = await startOrders(t);
   const p = pick(10);
-  svc.inventory.setStock(p.id, 10);
+  await svc.inventory.restock(p.id, 10);
   const order = (await svc.call('POST', '/orders', { body: { items: [{ productId: p.id, quantity: 1 }] } })).body;
   const historyOf = async () => (await svc.call('GET', `/orders/${order.id}/history`)).body.items;
   const before = await historyOf();
@@ -265,17 +282,17 @@ test('illegal transitions → 409 illegal_transition and the history is unchange
 });
 
 test('cancel before payment releases the stock and announces order.cancelled; a cancelled order cannot be paid', async (t) => {
-  const svc = await startOrders(t, { products });
+  const svc = await startOrders(t);
   const p = pick(11);
-  svc.inventory.setStock(p.id, 4);
+  await svc.inventory.restock(p.id, 4);
   const order = (await svc.call('POST', '/orders', { body: { items: [{ productId: p.id, quantity: 3 }] } })).body;
-  t.is(svc.inventory.available(p.id), 1);
+  t.is(await svc.inventory.available(p.id), 1);
   const r = await svc.call('POST', `/orders/${order.id}/cancel`, { body: { reason: 'changed my mind' } });
   t.is(r.status, 200);
   t.is(r.body.status, 'cancelled');
   t.is(r.body.statusReason, 'changed my mind');
-  t.is(svc.inventory.available(p.id), 4);
-  t.is(svc.inventory.reservation(order.id)?.status, 'released');
+  t.is(await svc.inventory.available(p.id), 4);
+  t.is(await svc.inventory.reservation(order.id), 'released');
   const events = await outboxEvents(svc.order);
   t.deepEqual(events.map((e) => e.type), ['order.placed', 'order.cancelled']);
   t.is(events[1]?.data.reason, 'changed my mind');
@@ -283,6 +300,6 @@ test('cancel before payment releases the stock and announces order.cancelled; a 
   const pay = await svc.call('POST', `/orders/${order.id}/pay`, { body: {} });
   t.is(pay.status, 409);
   t.is(pay.body.error.code, 'illegal_transition');
-  t.is(svc.payment.requests.length, 0);
+  t.is(svc.paymentProxy.requests.length, 0);
   t.deepEqual(await svc.order.scheduler.pending(), []);
 });
