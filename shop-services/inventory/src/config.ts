@@ -18,6 +18,8 @@ const nameList = (fallback: string) =>
 export const inventoryConfigSchema = commonConfigSchema
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(8084),
+    /** Above the common 64kb: a 1,000-item reservation should hear "at most 100 items", not 413. */
+    BODY_LIMIT: z.string().default('128kb'),
     DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must match [a-z_][a-z0-9_]*').default('shop_inventory'),
     /** Prefix of every Redis key; instances of one deployment share it, tests use a unique one. */
     REDIS_KEY_PREFIX: z.string().min(1).max(100).default('shop:inventory:'),

@@ -280,16 +280,27 @@ export class Inventory {
     }
   }
 
-  /** Unsold units back to available; without `quantity`, everything left, and the allocation closes. */
-  async returnUnits(req: { allocationId: string; quantity?: number }): Promise<Allocation> {
+  /**
+   * Unsold units back to available; without `quantity`, everything left, and the allocation closes.
+   * `returnKey` (the caller's Idempotency-Key) makes a retried return count once.
+   */
+  async returnUnits(req: { allocationId: string; quantity?: number; returnKey?: string }): Promise<Allocation> {
     const current = await this.allocation(req.allocationId);
     const opId = randomUUID();
     const marked = await this.beginMarkers(opId, [current.productId]);
     let deltas = new Map<string, number>();
     try {
-      const tx = await this.store.returnUnits({ opId, allocationId: req.allocationId, quantity: req.quantity });
-      if (tx.kind === 'not_found') throw allocationNotFound(req.allocationId);
-      if (tx.kind === 'too_many') throw new ConflictError(`allocation ${req.allocationId} has ${tx.allocation.remaining} units left, cannot return ${req.quantity ?? 0}`, 'allocation_exhausted');
+      const tx = await this.store.returnUnits({ opId, allocationId: req.allocationId, quantity: req.quantity, ...(req.returnKey !== undefined ? { returnKey: req.returnKey } : {}) });
+      switch (tx.kind) {
+        case 'not_found':
+          throw allocationNotFound(req.allocationId);
+        case 'too_many':
+          throw new ConflictError(`allocation ${req.allocationId} has ${tx.allocation.remaining} units left, cannot return ${req.quantity ?? 0}`, 'allocation_exhausted');
+        case 'key_reused':
+          throw idempotencyConflict('the return', req.returnKey ?? '');
+        case 'replay':
+          return tx.allocation;
+      }
       deltas = new Map([[current.productId, tx.returned]]);
       this.publishLevels([tx.row]);
       return tx.allocation;

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { defineRoute, docsOnly, ForbiddenError, type AnyRoute, type ShopState } from '@lantern/shop-common';
+import { defineRoute, docsOnly, ForbiddenError, ValidationError, type AnyRoute, type ShopState } from '@lantern/shop-common';
 import { inventoryConfigSchema } from './config.js';
 import type { Allocation, Reservation, StockRow } from './db/stock-store.js';
 import type { Inventory } from './inventory.js';
@@ -54,6 +54,19 @@ function requireCaller(ctx: Koa.Context, callers: readonly string[], action: str
   if (state.caller && callers.includes(state.caller.service)) return;
   if (state.user?.role === 'admin') return;
   throw new ForbiddenError(`only the ${callers.join(' or ')} service or an admin may ${action}`, 'caller_not_allowed');
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/** The optional `Idempotency-Key` header (printable ASCII, at most 200 characters), or a 400 naming it. */
+function idempotencyKey(ctx: Koa.Context): string | undefined {
+  const key = ctx.get('idempotency-key');
+  if (key === '') return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    const message = 'must be 1-200 printable ASCII characters without spaces';
+    throw new ValidationError(`invalid headers: headers.idempotency-key: ${message}`, [{ path: 'headers.idempotency-key', message }]);
+  }
+  return key;
 }
 
 /** The service's routes (service paths; the gateway serves them under /api). */
@@ -169,7 +182,7 @@ export function inventoryRoutes(deps: InventoryRouteDeps): AnyRoute[] {
     defineRoute({
       method: 'POST',
       path: '/inventory/allocations/:allocationId/return',
-      summary: 'Give unsold units back (body { quantity } or nothing = all that remain, closing the allocation)',
+      summary: 'Give unsold units back (body { quantity } or nothing = all that remain, closing it); Idempotency-Key makes a retry count once',
       tags: ['allocations'],
       auth: 'none',
       params: allocationParams,
@@ -177,7 +190,10 @@ export function inventoryRoutes(deps: InventoryRouteDeps): AnyRoute[] {
       response: allocationSchema,
       handler: async ({ params, body, ctx }) => {
         requireCaller(ctx, callers, 'return allocated stock');
-        return allocationView(await inventory.returnUnits({ allocationId: params.allocationId, ...(body.quantity !== undefined ? { quantity: body.quantity } : {}) }));
+        const returnKey = idempotencyKey(ctx);
+        return allocationView(
+          await inventory.returnUnits({ allocationId: params.allocationId, ...(body.quantity !== undefined ? { quantity: body.quantity } : {}), ...(returnKey ? { returnKey } : {}) }),
+        );
       },
     }),
     defineRoute({

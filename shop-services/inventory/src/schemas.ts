@@ -112,6 +112,7 @@ export const releaseResponseSchema = reservationSchema.extend({ status: z.litera
 export const allocationSchema = z.object({
   allocationId: z.string(),
   productId: z.string(),
+  sku: z.string(),
   quantity: z.number().int(),
   consumed: z.number().int(),
   returned: z.number().int(),

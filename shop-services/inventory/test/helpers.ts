@@ -31,6 +31,7 @@ export interface CallOptions {
   user?: AuthUser;
   /** A literal token (null: none). */
   token?: string | null;
+  headers?: Record<string, string>;
 }
 
 export interface TestInventory {
@@ -112,7 +113,7 @@ export async function startInventory(t: Teardown, opts: { env?: Record<string, s
     schema: schema.name,
     stop,
     async call(method, path, o = {}) {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...o.headers };
       const token = o.token === undefined ? await signers.get(o.as ?? 'order')!.sign('inventory', o.user) : o.token;
       if (token) headers.authorization = `Bearer ${token}`;
       const res = await fetchJson(running.url + path, { method, headers, body: o.body, rawBody: o.rawBody });

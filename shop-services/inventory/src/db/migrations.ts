@@ -89,4 +89,22 @@ export const inventoryMigrations: Migration[] = [
       await knex.schema.dropTableIfExists('stock');
     },
   },
+  {
+    // A retried return (same Idempotency-Key) must give units back once.
+    name: '002_allocation_returns',
+    async up(knex) {
+      await knex.schema.createTable('allocation_returns', (t) => {
+        t.uuid('allocation_id').notNullable().references('allocation_id').inTable('allocations');
+        t.text('return_key').notNullable();
+        /** null: "everything that remained" (a return without a quantity). */
+        t.integer('requested').nullable();
+        t.integer('returned').notNullable();
+        t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+        t.primary(['allocation_id', 'return_key']);
+      });
+    },
+    async down(knex) {
+      await knex.schema.dropTableIfExists('allocation_returns');
+    },
+  },
 ];

@@ -33,6 +33,7 @@ export interface Reservation {
 export interface Allocation {
   allocationId: string;
   productId: string;
+  sku: string;
   quantity: number;
   consumed: number;
   returned: number;
@@ -77,6 +78,9 @@ export type ConsumeTx =
 
 export type ReturnTx =
   | { kind: 'returned'; allocation: Allocation; returned: number; row: StockRow }
+  /** This return key was used before with the same request: nothing changed. */
+  | { kind: 'replay'; allocation: Allocation; returned: number }
+  | { kind: 'key_reused'; allocation: Allocation }
   | { kind: 'not_found' }
   | { kind: 'too_many'; allocation: Allocation };
 
@@ -109,6 +113,7 @@ interface ReservationDbRow {
 interface AllocationDbRow {
   allocation_id: string;
   product_id: string;
+  sku: string;
   quantity: number;
   consumed: number;
   returned: number;
@@ -126,6 +131,7 @@ function toAllocation(r: AllocationDbRow): Allocation {
   return {
     allocationId: r.allocation_id,
     productId: r.product_id,
+    sku: r.sku,
     quantity: r.quantity,
     consumed: r.consumed,
     returned: r.returned,
@@ -133,6 +139,17 @@ function toAllocation(r: AllocationDbRow): Allocation {
     status: r.status,
     requestHash: r.request_hash,
   };
+}
+
+/** An allocation with its product's SKU; `lock` takes the allocation row FOR UPDATE (not the stock row). */
+async function readAllocation(trx: Knex | Knex.Transaction, allocationId: string, lock = false): Promise<AllocationDbRow | undefined> {
+  const q = trx('allocations as a')
+    .join('stock as s', 's.product_id', 'a.product_id')
+    .select('a.*', 's.sku')
+    .where('a.allocation_id', allocationId)
+    .first();
+  if (lock) q.forUpdate('a');
+  return (await q) as AllocationDbRow | undefined;
 }
 
 /** Thrown inside a transaction to roll it back and hand a result out. */
@@ -191,7 +208,7 @@ export class StockStore {
   }
 
   async getAllocation(allocationId: string): Promise<Allocation | undefined> {
-    const row = await this.knex<AllocationDbRow>('allocations').where({ allocation_id: allocationId }).first();
+    const row = await readAllocation(this.knex, allocationId);
     return row ? toAllocation(row) : undefined;
   }
 
@@ -427,7 +444,7 @@ export class StockStore {
       if (inserted.length === 0) throw new Rollback<AllocateTx>({ kind: 'exists' });
       await trx('stock_ops').insert({ op_id: input.opId });
       const [row] = await this.afterChange(trx, rows);
-      const allocation = await trx<AllocationDbRow>('allocations').where({ allocation_id: input.allocationId }).first();
+      const allocation = await readAllocation(trx, input.allocationId);
       if (!row || !allocation) throw new Error('allocation vanished inside its own transaction');
       return { kind: 'allocated', allocation: toAllocation(allocation), row };
     });
@@ -439,7 +456,7 @@ export class StockStore {
    */
   async consume(input: { allocationId: string; orderId: string; quantity: number; requestHash: string; ttlSeconds: number }): Promise<ConsumeTx> {
     return rollbackable<ConsumeTx>(this.knex, async (trx) => {
-      const a = await trx<AllocationDbRow>('allocations').where({ allocation_id: input.allocationId }).forUpdate().first();
+      const a = await readAllocation(trx, input.allocationId, true);
       if (!a) return { kind: 'allocation_not_found' };
       const existing = await this.getReservation(input.orderId, trx);
       if (existing) return existing.requestHash === input.requestHash ? { kind: 'replay', reservation: existing } : { kind: 'order_taken', reservation: existing };
@@ -464,27 +481,40 @@ export class StockStore {
     });
   }
 
-  /** Gives unsold allocated units back to available; `quantity` undefined = all that remain, and closes it. */
-  async returnUnits(input: { opId: string; allocationId: string; quantity: number | undefined }): Promise<ReturnTx> {
+  /**
+   * Gives unsold allocated units back to available; `quantity` undefined = all that remain, and
+   * closes the allocation. With `returnKey`, a retry of the same return changes nothing and answers
+   * the same; the same key with another quantity is 'key_reused'.
+   */
+  async returnUnits(input: { opId: string; allocationId: string; quantity: number | undefined; returnKey?: string }): Promise<ReturnTx> {
     return rollbackable<ReturnTx>(this.knex, async (trx) => {
-      const a = await trx<AllocationDbRow>('allocations').where({ allocation_id: input.allocationId }).forUpdate().first();
+      const a = await readAllocation(trx, input.allocationId, true);
       if (!a) return { kind: 'not_found' };
       const allocation = toAllocation(a);
+      if (input.returnKey !== undefined) {
+        const done = (await trx('allocation_returns').where({ allocation_id: input.allocationId, return_key: input.returnKey }).first()) as
+          | { requested: number | null; returned: number }
+          | undefined;
+        if (done) return done.requested === (input.quantity ?? null) ? { kind: 'replay', allocation, returned: done.returned } : { kind: 'key_reused', allocation };
+      }
       const q = input.quantity ?? allocation.remaining;
       if (q > allocation.remaining) return { kind: 'too_many', allocation };
       const close = input.quantity === undefined || allocation.remaining - q === 0;
-      const [updated] = (await trx('allocations')
+      await trx('allocations')
         .update({ returned: trx.raw('returned + ?', [q]), status: close ? 'closed' : a.status, updated_at: trx.fn.now() })
-        .where({ allocation_id: input.allocationId })
-        .returning('*')) as AllocationDbRow[];
+        .where({ allocation_id: input.allocationId });
       const [row] = (await trx('stock')
         .update({ allocated: trx.raw('allocated - ?', [q]), updated_at: trx.fn.now() })
         .where('product_id', a.product_id)
         .returning(STOCK_COLUMNS)) as StockDbRow[];
-      if (!updated || !row) throw new Error('allocation or stock row vanished inside its own transaction');
+      if (!row) throw new Error('stock row vanished inside its own transaction');
+      if (input.returnKey !== undefined) {
+        await trx('allocation_returns').insert({ allocation_id: input.allocationId, return_key: input.returnKey, requested: input.quantity ?? null, returned: q });
+      }
       await trx('stock_ops').insert({ op_id: input.opId });
       const [after] = await this.afterChange(trx, [row]);
-      if (!after) throw new Error('stock row vanished');
+      const updated = await readAllocation(trx, input.allocationId);
+      if (!after || !updated) throw new Error('allocation or stock row vanished inside its own transaction');
       return { kind: 'returned', allocation: toAllocation(updated), returned: q, row: after };
     });
   }
