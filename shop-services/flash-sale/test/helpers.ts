@@ -3,7 +3,9 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import { createTestTelemetry, type TestTelemetry } from '@lantern/shop-common/testing';
-import { createInternalTokenSigner, runService, type AuthUser, type RunningService } from '@lantern/shop-common';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createInternalTokenSigner, type AuthUser } from '@lantern/shop-common';
 import { createTopics, fetchJson, freshSchema, infra, uniqueName, waitFor, type FreshSchema } from '@lantern/testkit';
 import { createFlashSaleService, loadFlashSaleConfig, type FlashSaleService } from '../src/index.js';
 import { startFakeInventory, type FakeInventory } from './fake-inventory.js';
@@ -84,7 +86,7 @@ export async function startShop(opts: StartOptions = {}): Promise<TestShop> {
   const telemetry = createTestTelemetry('flash-sale');
   const svc = createFlashSaleService({ config, telemetry, kafka, run: { relay: true, consumer: false, settler: false, ...opts.run } });
   await svc.start();
-  const running: RunningService = await runService({ app: svc.app, telemetry, port: 0, host: '127.0.0.1' });
+  const running = await listen(svc.app.callback());
   const call: TestShop['call'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = {};
     const token = o.token ?? (o.user === null ? undefined : await signer.sign('flash-sale', o.user ?? customer('someone')));
@@ -124,6 +126,24 @@ export async function startShop(opts: StartOptions = {}): Promise<TestShop> {
       await cleanRedis(prefix);
       await fresh?.drop();
     },
+  };
+}
+
+/**
+ * Like shop-common's runService, but with an accept backlog deep enough for 2,000 buyers connecting
+ * in the same instant (Node's default, 511, drops connections on a loaded machine).
+ */
+async function listen(handler: RequestListener): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -170,9 +190,14 @@ export async function tokensFor(users: AuthUser[]): Promise<string[]> {
   return Promise.all(users.map((u) => signer.sign('flash-sale', u)));
 }
 
-/** POSTs a purchase with a pre-signed token. */
+/** POSTs a purchase with a pre-signed token; a transport failure is status 0 with the error as code. */
 export async function buy(url: string, saleId: string, token: string): Promise<{ status: number; code?: string; purchaseId?: string }> {
-  const res = await fetch(`${url}/flash-sales/${saleId}/purchase`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
-  const body = (await res.json()) as { purchaseId?: string; error?: { code: string } };
-  return { status: res.status, code: body.error?.code, purchaseId: body.purchaseId };
+  try {
+    const res = await fetch(`${url}/flash-sales/${saleId}/purchase`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as { purchaseId?: string; error?: { code: string } };
+    return { status: res.status, code: body.error?.code, purchaseId: body.purchaseId };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return { status: 0, code: `${(err as Error).message}: ${cause?.code ?? cause?.message ?? ''}` };
+  }
 }
