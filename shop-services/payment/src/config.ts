@@ -45,10 +45,10 @@ export const paymentConfigSchema = commonConfigSchema
       .default('order')
       .transform((s) => s.split(',').map((c) => c.trim()).filter(Boolean)),
     PAYMENT_CHANNELS: channelList,
-    /** Whole budget of one charge, failovers included. */
-    PAYMENT_DEADLINE_MS: int(50, 8_000),
+    /** Whole budget of one charge, failovers included; below the order service's call timeout (5 s). */
+    PAYMENT_DEADLINE_MS: int(50, 4_000),
     /** One call to one channel. */
-    CHANNEL_TIMEOUT_MS: int(10, 2_500),
+    CHANNEL_TIMEOUT_MS: int(10, 1_500),
     /** Sliding window of the routing statistics. */
     ROUTING_WINDOW_MS: int(1_000, 60_000),
     /** At most this many recent calls per channel are kept in the window. */

@@ -58,8 +58,10 @@ export interface Payment {
   orderId: string;
   userId: string;
   status: 'succeeded' | 'failed' | 'pending';
-  channel: PaymentChannel | null;
-  method: PaymentChannel | null;
+  /** The channel that answered; absent when none did. */
+  channel?: PaymentChannel;
+  /** The method the customer chose, if any. */
+  method?: PaymentChannel;
   amountCents: number;
   currency: string;
   refundedCents: number;
@@ -86,8 +88,8 @@ export function toPayment(row: PaymentRow): Payment {
     orderId: row.order_id,
     userId: row.user_id,
     status: row.status === 'processing' ? 'pending' : row.status,
-    channel: row.channel,
-    method: row.method,
+    ...(row.channel ? { channel: row.channel } : {}),
+    ...(row.method ? { method: row.method } : {}),
     amountCents: row.amount_cents,
     currency: row.currency.trim(),
     refundedCents: row.refunded_cents,
