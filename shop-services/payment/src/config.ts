@@ -77,7 +77,7 @@ export const paymentConfigSchema = commonConfigSchema
     /** 0 disables the periodic run (the admin endpoint still works). */
     RECONCILIATION_INTERVAL_MS: int(0, 300_000),
     /** How far back each run compares. */
-    RECONCILIATION_WINDOW_MS: int(1_000, 3_600_000),
+    RECONCILIATION_WINDOW_MS: int(1_000, 900_000),
     /** Records younger than this are left for the next run (calls and callbacks in flight). */
     RECONCILIATION_GRACE_MS: int(0, 30_000),
     /** A charge or refund still in progress this long after its deadline was interrupted: recovered from the channel's records. */

@@ -134,4 +134,16 @@ export const paymentMigrations: Migration[] = [
       }
     },
   },
+  {
+    name: '002_recovery_indexes',
+    async up(knex) {
+      // the recovery job looks for charges and refunds left in progress: small partial indexes, not scans
+      await knex.raw("CREATE INDEX payments_processing_idx ON payments (created_at) WHERE status = 'processing'");
+      await knex.raw("CREATE INDEX refunds_processing_idx ON refunds (created_at) WHERE status = 'processing'");
+    },
+    async down(knex) {
+      await knex.raw('DROP INDEX IF EXISTS payments_processing_idx');
+      await knex.raw('DROP INDEX IF EXISTS refunds_processing_idx');
+    },
+  },
 ];
