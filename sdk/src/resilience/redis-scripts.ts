@@ -44,6 +44,42 @@ return {allowed, math.floor(tokens), retry_after}
 `;
 
 /**
+ * Token bucket lease: as TOKEN_BUCKET_LUA, but takes up to ARGV[5] tokens at once (at least ARGV[3],
+ * the cost, or none), so an instance can hand them out locally. Returns {granted tokens, whole
+ * tokens left, retry-after ms (when nothing was granted)}.
+ */
+export const TOKEN_BUCKET_LEASE_LUA = `
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local want = tonumber(ARGV[5])
+local ttl = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1])
+local ts = tonumber(b[2])
+if tokens == nil or ts == nil then
+  tokens = capacity
+  ts = now
+end
+if now > ts then
+  tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000)
+end
+local granted = 0
+local retry_after = 0
+if tokens >= cost then
+  granted = math.max(cost, math.min(want, math.floor(tokens)))
+  tokens = tokens - granted
+else
+  retry_after = math.ceil((cost - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', math.max(now, ts)))
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {granted, math.floor(tokens), retry_after}
+`;
+
+/**
  * Lock acquire. KEYS[1] = lock, KEYS[2] = fencing counter; ARGV = owner token, ttl ms.
  * SET NX and INCR in one script, so fencing tokens are issued in exactly the order holders
  * hold the lock. The counter never expires: it must only ever grow.

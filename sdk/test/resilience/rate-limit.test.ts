@@ -117,3 +117,61 @@ test('redis limiter: Redis down is an error, counted, not a decision', async (t)
   await t.throwsAsync(limiter.take('k'));
   t.is(await metricValue('ratelimit_decisions_total', { name, decision: 'error' }), 1);
 });
+
+/** Counts the commands a client sends (a real connection; only the count is added). */
+function countCommands(redis: Redis): () => number {
+  let n = 0;
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+    n++;
+    return send(...args);
+  }) as Redis['sendCommand'];
+  return () => n;
+}
+
+test('redis limiter with a lease: the same budget for one instance, with one Redis call per lease instead of per decision', async (t) => {
+  const name = uniqueName('rl_lease');
+  const redis = connect(t);
+  await redis.ping();
+  const calls = countCommands(redis);
+  // lease size = min(10, 40/s × 0.25 s, 100 / 4) = 10
+  const limiter = new RedisRateLimiter(redis, { name, capacity: 100, refillPerSecond: 40, keyPrefix: `${name}:`, lease: { tokens: 10, maxAgeMs: 250 } });
+  t.is(limiter.leaseTokens, 10);
+  const started = Date.now();
+  const decisions = await Promise.all(Array.from({ length: 150 }, () => limiter.take('k')));
+  const elapsedS = (Date.now() - started) / 1000;
+  const allowed = decisions.filter((d) => d.allowed).length;
+  t.true(allowed >= 100 && allowed <= 100 + Math.ceil(40 * elapsedS) + 10, `allowed ${allowed} in ${elapsedS} s`);
+  t.true(calls() <= 20, `Redis calls: ${calls()} for 150 decisions`);
+  const denied = decisions.filter((d) => !d.allowed);
+  t.true(denied.length > 0);
+  for (const d of denied) t.true(d.retryAfterMs > 0 && d.retryAfterMs <= 250, String(d.retryAfterMs));
+  // a remembered denial costs no Redis call until the tokens are due
+  const before = calls();
+  t.false((await limiter.take('k')).allowed);
+  t.is(calls(), before);
+  t.is(await metricValue('ratelimit_decisions_total', { name, decision: 'allowed' }), allowed);
+});
+
+test('redis limiter with a lease: instances share one budget (leases come out of the same bucket)', async (t) => {
+  const name = uniqueName('rl_lease_shared');
+  const clients = [connect(t), connect(t), connect(t)];
+  await Promise.all(clients.map((c) => c.ping()));
+  const limiters = clients.map((c) => new RedisRateLimiter(c, { name, capacity: 60, refillPerSecond: 20, keyPrefix: `${name}:`, lease: { tokens: 10, maxAgeMs: 500 } }));
+  const started = Date.now();
+  const decisions = await Promise.all(limiters.flatMap((l) => Array.from({ length: 40 }, () => l.take('tenant'))));
+  const elapsedS = (Date.now() - started) / 1000;
+  const allowed = decisions.filter((d) => d.allowed).length;
+  // never the capacity times the instances: at most the bucket plus what refilled meanwhile
+  t.true(allowed >= 50 && allowed <= 60 + Math.ceil(20 * elapsedS) + 1, `allowed ${allowed} in ${elapsedS} s`);
+});
+
+test('redis limiter with a lease: sizes the lease by what refills within its life; a slow bucket asks Redis every time', (t) => {
+  const redis = new Redis(infra.redisUrl, { lazyConnect: true });
+  t.teardown(() => redis.disconnect());
+  const slow = new RedisRateLimiter(redis, { name: uniqueName('rl_slow'), capacity: 5, refillPerSecond: 0.1, lease: { tokens: 50 } });
+  t.is(slow.leaseTokens, 0, 'a login-attempt bucket must stay exact');
+  const fast = new RedisRateLimiter(redis, { name: uniqueName('rl_fast'), capacity: 1000, refillPerSecond: 200, lease: { tokens: 50, maxAgeMs: 100 } });
+  t.is(fast.leaseTokens, 20);
+  t.throws(() => new RedisRateLimiter(redis, { name: 'x', capacity: 1, refillPerSecond: 1, lease: { tokens: -1 } }), { instanceOf: ResilienceConfigError, message: /lease\.tokens/ });
+});

@@ -51,6 +51,16 @@ export const gatewayConfigSchema = commonConfigSchema.extend({
   /** Authenticated users, per user id. */
   RATE_LIMIT_USER_CAPACITY: positive(200),
   RATE_LIMIT_USER_REFILL_PER_SECOND: positive(50),
+  /**
+   * Local token leasing (see the SDK's RedisRateLimiter `lease`): each Redis call takes up to this
+   * many tokens of a bucket for this instance, so most decisions need no Redis round trip. Bounded
+   * per bucket by what refills within RATE_LIMIT_LEASE_MS (20/s × 0.5 s = 10 for the default IP
+   * bucket). The trade: across instances a bucket can deny up to a lease early (tokens held by
+   * another instance), and RateLimit-Remaining moves in steps. 0 = one Redis call per request.
+   */
+  RATE_LIMIT_LEASE_TOKENS: int(0, 20),
+  /** Lifetime of a lease (and of a remembered denial), ms. */
+  RATE_LIMIT_LEASE_MS: int(1, 500),
   /** When Redis cannot decide: 'open' lets the request through (logged + counted), 'closed' answers 503. */
   RATE_LIMIT_FAIL_MODE: z.enum(['open', 'closed'], { message: 'must be open or closed' }).default('open'),
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).default('shop:gateway:ratelimit:'),

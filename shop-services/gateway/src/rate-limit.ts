@@ -15,20 +15,26 @@ const LOG_EVERY_MS = 10_000;
  * is away turns a degraded protection into a full outage; the bypass is logged (at most every 10 s)
  * and counted (gateway_ratelimit_bypassed_total) so it is visible and alertable. RATE_LIMIT_FAIL_MODE
  * = closed answers 503 instead, for deployments that prefer that trade.
+ *
+ * With RATE_LIMIT_LEASE_TOKENS > 0 (default 20) tokens are leased from Redis a batch at a time and
+ * denials remembered until their tokens are due: most requests cost no Redis round trip.
  */
 export function rateLimit(redis: Redis, config: GatewayConfig, logger: Logger): Koa.Middleware {
   const prefix = config.RATE_LIMIT_KEY_PREFIX;
+  const lease = config.RATE_LIMIT_LEASE_TOKENS > 0 ? { lease: { tokens: config.RATE_LIMIT_LEASE_TOKENS, maxAgeMs: config.RATE_LIMIT_LEASE_MS } } : {};
   const perIp = new RedisRateLimiter(redis, {
     name: 'gateway-ip',
     capacity: config.RATE_LIMIT_IP_CAPACITY,
     refillPerSecond: config.RATE_LIMIT_IP_REFILL_PER_SECOND,
     keyPrefix: prefix,
+    ...lease,
   });
   const perUser = new RedisRateLimiter(redis, {
     name: 'gateway-user',
     capacity: config.RATE_LIMIT_USER_CAPACITY,
     refillPerSecond: config.RATE_LIMIT_USER_REFILL_PER_SECOND,
     keyPrefix: prefix,
+    ...lease,
   });
   const bypassed = rateLimitBypassed();
   const failOpen = config.RATE_LIMIT_FAIL_MODE === 'open';

@@ -93,6 +93,23 @@ test('over the rate limit: 429 with Retry-After; users and addresses have separa
   t.is((await call(gw.url, 'GET', path, { token })).status, 429);
 });
 
+test('with leased tokens (the default) the bucket still holds: a burst past capacity gets 429s, the rest 200', async (t) => {
+  const gw = await startGateway({
+    PRODUCT_SERVICE_URL: product.url,
+    RATE_LIMIT_IP_CAPACITY: '40',
+    RATE_LIMIT_IP_REFILL_PER_SECOND: '20',
+    RATE_LIMIT_LEASE_TOKENS: '20',
+  });
+  t.teardown(() => gw.close());
+  const started = Date.now();
+  const statuses = await Promise.all(Array.from({ length: 70 }, () => call(gw.url, 'GET', `/api/products/${productId}`).then((r) => r.status)));
+  const elapsedS = (Date.now() - started) / 1000;
+  const ok = statuses.filter((s) => s === 200).length;
+  // 40 in the bucket (leases of min(20, 20/s × 0.5 s, 40 / 4) = 10 come out of it) plus what refilled meanwhile
+  t.true(ok >= 40 && ok <= 40 + Math.ceil(20 * elapsedS) + 1, `200s: ${ok} in ${elapsedS} s`);
+  t.is(statuses.filter((s) => s === 429).length, 70 - ok);
+});
+
 test('Redis down: the limiter fails open and requests are served', async (t) => {
   const gw = await startGateway({ PRODUCT_SERVICE_URL: product.url, RATE_LIMIT_IP_CAPACITY: '1' }, { redisUrl: `redis://${new URL(await closedPortUrl()).host}` });
   t.teardown(() => gw.close());
