@@ -9,6 +9,15 @@ const WITH_BODY = new Set<string>(['POST', 'PUT', 'PATCH']);
 const PASS_HEADERS = ['location', 'etag', 'last-modified', 'cache-control', 'retry-after', 'content-language', 'allow'];
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Payment provider callbacks carry their HMAC signature in this header; the payment service checks it. */
+const CALLBACK_PATH = /^\/api\/payments\/callbacks\/[^/]+$/;
+const SIGNATURE_HEADER = 'x-lantern-signature';
+
+function providerSignature(ctx: Koa.Context): Record<string, string> {
+  const sig = ctx.get(SIGNATURE_HEADER);
+  return sig && ctx.method === 'POST' && CALLBACK_PATH.test(ctx.path) ? { [SIGNATURE_HEADER]: sig } : {};
+}
+
 /**
  * Names proxied requests by route template (as @koa/router does for its own routes), first in the
  * chain so that rejected requests (401, 429) are labelled too. Routes the router serves set their own.
@@ -59,7 +68,7 @@ export function proxy(upstreams: Upstreams, owned: readonly RegExp[]): Koa.Middl
       ...(user ? { user } : {}),
       ...(idempotencyKey ? { idempotencyKey } : {}),
       // the client address as the gateway saw it; services (login throttling) trust only this entry
-      headers: { 'x-forwarded-for': ctx.ip },
+      headers: { 'x-forwarded-for': ctx.ip, ...providerSignature(ctx) },
     });
     for (const h of PASS_HEADERS) {
       const v = res.headers[h];
