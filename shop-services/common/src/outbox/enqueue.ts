@@ -64,7 +64,8 @@ export async function enqueueEvent<T extends ShopEventType | string>(trx: Knex.T
   const data = validateData(e.type, version, e.data);
   const envelope = createEnvelope({ type: e.type, source: e.source ?? 'outbox-relay', key: e.key, data, version });
   // stored without source unless the caller set one: the relay fills in its own (string splice, no re-parse)
-  const { source: _source, ...stored } = envelope;
+  const { source: _source, ...withoutSource } = envelope;
+  const stored = e.source === undefined ? withoutSource : envelope;
   const headers: Record<string, string> = { ...e.headers, ...captureTraceHeaders(), 'event-type': e.type, 'event-id': envelope.id };
   await trx.raw(
     `WITH ins AS (
