@@ -6,7 +6,9 @@ import {
   createInternalTokenSigner,
   createOutboxRelay,
   createServiceApp,
+  dlqAdminRoutes,
   outboxMigrations,
+  pruneProcessedEvents,
   processedEventsMigrations,
   type Db,
   type EventConsumer,
@@ -29,6 +31,12 @@ import { orderStatusSchema } from '@lantern/shop-common';
 
 /** Token audience callers sign for, the issuer of our own tokens, and the Kafka client id. */
 export const SERVICE_NAME = 'order';
+
+/** Admin routes over the dead-letter topics of the topics this service consumes. */
+export const DLQ_ADMIN_PREFIX = '/orders/dlq';
+
+/** How often processed-event claims older than 14 days are deleted. */
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 export const migrations = [...orderMigrations, ...outboxMigrations, ...processedEventsMigrations];
 
@@ -104,14 +112,17 @@ export function createOrderApp({ config, telemetry, kafka }: OrderAppDeps): Orde
     groups: { payments: config.PAYMENTS_GROUP_ID, flashSales: config.FLASH_SALES_GROUP_ID },
   };
   const handlers = { payments: paymentHandlers(handlerDeps), flashSales: flashSaleHandlers(handlerDeps) };
-  const app = createServiceApp({ telemetry, routes: orderRoutes({ service }), bodyLimit: config.BODY_LIMIT, serviceAuth: { secret: config.INTERNAL_AUTH_SECRET, audience: SERVICE_NAME } });
+  // before /orders/:id, or "dlq" would be taken for an order id
+  const dlqRoutes = kafka ? dlqAdminRoutes({ kafka, prefix: DLQ_ADMIN_PREFIX, topics: [config.PAYMENTS_TOPIC, config.FLASH_SALES_TOPIC] }) : [];
+  const app = createServiceApp({ telemetry, routes: [...dlqRoutes, ...orderRoutes({ service })], bodyLimit: config.BODY_LIMIT, serviceAuth: { secret: config.INTERNAL_AUTH_SECRET, audience: SERVICE_NAME } });
 
   const relay = kafka ? createOutboxRelay({ db, kafka, source: SERVICE_NAME, logger, pollIntervalMs: config.OUTBOX_POLL_MS }) : undefined;
   const consumers =
     kafka && config.CONSUMERS_ENABLED
       ? [
-          createEventConsumer(kafka, { groupId: config.PAYMENTS_GROUP_ID, topics: [config.PAYMENTS_TOPIC], handlers: handlers.payments, logger }),
-          createEventConsumer(kafka, { groupId: config.FLASH_SALES_GROUP_ID, topics: [config.FLASH_SALES_TOPIC], handlers: handlers.flashSales, logger }),
+          // a new group starts from the beginning: a verdict published before it existed is not skipped (claims dedupe)
+          createEventConsumer(kafka, { groupId: config.PAYMENTS_GROUP_ID, topics: [config.PAYMENTS_TOPIC], handlers: handlers.payments, logger, fromBeginning: true }),
+          createEventConsumer(kafka, { groupId: config.FLASH_SALES_GROUP_ID, topics: [config.FLASH_SALES_TOPIC], handlers: handlers.flashSales, logger, fromBeginning: true }),
         ]
       : [];
 
@@ -123,6 +134,7 @@ export function createOrderApp({ config, telemetry, kafka }: OrderAppDeps): Orde
     for (const j of jobs) jobsPending.set({ kind: j.kind }, Number(j.count));
   }
   let gaugeTimer: NodeJS.Timeout | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
 
   return {
     app,
@@ -145,11 +157,16 @@ export function createOrderApp({ config, telemetry, kafka }: OrderAppDeps): Orde
         refreshGauges().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not refresh order gauges'));
       }, config.STATE_GAUGE_REFRESH_MS);
       gaugeTimer.unref();
+      pruneTimer = setInterval(() => {
+        pruneProcessedEvents(knex).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not prune processed events'));
+      }, PRUNE_INTERVAL_MS);
+      pruneTimer.unref();
       await relay?.start();
       for (const c of consumers) await c.start();
     },
     async close() {
       if (gaugeTimer) clearInterval(gaugeTimer);
+      if (pruneTimer) clearInterval(pruneTimer);
       for (const c of consumers) await c.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'consumer stop failed'));
       await relay?.stop();
       await scheduler.stop();

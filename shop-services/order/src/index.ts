@@ -1,5 +1,5 @@
 // Public API of @lantern/shop-order.
-export { createOrderApp, migrations, SERVICE_NAME, type OrderApp, type OrderAppDeps } from './app.js';
+export { createOrderApp, migrations, SERVICE_NAME, DLQ_ADMIN_PREFIX, type OrderApp, type OrderAppDeps } from './app.js';
 export { orderConfigSchema, loadOrderConfig, type OrderConfig } from './config.js';
 export { orderRoutes, orderRouteDocs, toApi, type OrderRouteDeps } from './routes.js';
 export { OrderService, JOB, type PlacedOrder } from './order-service.js';
