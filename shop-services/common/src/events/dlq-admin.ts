@@ -41,7 +41,15 @@ const replayBody = z.strictObject({
 
 const attemptSchema = z.object({ attempt: z.number(), at: z.string(), error: z.string(), errorClass: z.string().optional() });
 const partitionDepth = z.object({ partition: z.number(), low: z.string(), high: z.string(), replayedUpTo: z.string(), depth: z.number() });
-const depthSchema = z.object({ topic: z.string(), dlqTopic: z.string(), depth: z.number(), total: z.number(), partitions: z.array(partitionDepth) });
+const depthSchema = z.object({
+  topic: z.string(),
+  dlqTopic: z.string(),
+  depth: z.number(),
+  total: z.number(),
+  partitions: z.array(partitionDepth),
+  /** Set when the depth could not be read (e.g. the DLQ topic does not exist yet). */
+  error: z.string().optional(),
+});
 const dlqMessageSchema = z.object({
   id: z.string(),
   partition: z.number(),
@@ -237,8 +245,13 @@ export function dlqAdminRoutes(opts: DlqAdminOptions): AnyRoute[] {
       withAdmin(async (admin) => ({
         topics: await Promise.all(
           [...configured].map(async (topic) => {
-            const d = await fetchDlqDepth(admin, topic);
-            return { ...d, topic, dlqTopic: d.topic };
+            try {
+              const d = await fetchDlqDepth(admin, topic);
+              return { ...d, topic, dlqTopic: d.topic };
+            } catch (err) {
+              // one missing DLQ topic must not hide the others
+              return { topic, dlqTopic: dlqTopic(topic), depth: 0, total: 0, partitions: [], error: err instanceof Error ? err.message : String(err) };
+            }
           }),
         ),
       })),

@@ -80,7 +80,10 @@ export async function fetchGroupLag(admin: Admin, groupId: string, topics: strin
 /** Depth of `<topic>.dlq` measured against the replay cursor (DLQ_REPLAY_GROUP). */
 export async function fetchDlqDepth(admin: Admin, topic: string): Promise<DlqDepth> {
   const dlq = topic.endsWith('.dlq') ? topic : dlqTopic(topic);
-  const [offsets, cursor] = await Promise.all([admin.fetchTopicOffsets(dlq), committedOffsets(admin, DLQ_REPLAY_GROUP, [dlq])]);
+  // one after the other: if the topic is missing the first throws, and a request still in flight
+  // when the caller disconnects the admin would reopen its connection (a leaked socket)
+  const offsets = await admin.fetchTopicOffsets(dlq);
+  const cursor = await committedOffsets(admin, DLQ_REPLAY_GROUP, [dlq]);
   const partitions = offsets.map((p) => {
     const low = big(p.low);
     const high = big(p.high);
