@@ -46,7 +46,7 @@ export const allMigrations = [...inventoryMigrations, ...outboxMigrations];
 export function createInventoryService(opts: InventoryServiceOptions): InventoryService {
   const { config, telemetry } = opts;
   const logger = telemetry.logger;
-  const db = createDb({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations: allMigrations });
+  const db = createDb({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations: allMigrations, pool: { max: config.DB_POOL_MAX } });
   // Fail fast instead of queueing while Redis is away: the request falls back to Postgres at once.
   const redis = new Redis(config.REDIS_URL, {
     lazyConnect: true,
@@ -115,7 +115,7 @@ export function createInventoryService(opts: InventoryServiceOptions): Inventory
       let reconciled: ReconcileReport | undefined;
       try {
         await redis.connect();
-        reconciled = await reconciler.reconcileAll();
+        reconciled = await reconciler.reconcileAll({ initial: true });
       } catch (err) {
         // Postgres alone can serve every request; Redis is rebuilt when it answers again
         logger.warn({ err: (err as Error).message }, 'redis unavailable at start; serving from Postgres alone until it is back');

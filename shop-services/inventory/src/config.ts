@@ -21,6 +21,8 @@ export const inventoryConfigSchema = commonConfigSchema
     /** Above the common 64kb: a 1,000-item reservation should hear "at most 100 items", not 413. */
     BODY_LIMIT: z.string().default('128kb'),
     DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must match [a-z_][a-z0-9_]*').default('shop_inventory'),
+    /** Postgres connections per process: the cap on concurrent stock transactions. */
+    DB_POOL_MAX: int(1, 200, 10),
     /** Prefix of every Redis key; instances of one deployment share it, tests use a unique one. */
     REDIS_KEY_PREFIX: z.string().min(1).max(100).default('shop:inventory:'),
     REDIS_COMMAND_TIMEOUT_MS: int(50, 10_000, 1_000),

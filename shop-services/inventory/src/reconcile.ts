@@ -56,18 +56,22 @@ export class Reconciler implements ReconcileTrigger {
 
   constructor(private readonly opts: ReconcilerOptions) {}
 
-  /** Every product, in batches; sets `inventory_redis_drift_units` to what it found. */
-  reconcileAll(): Promise<ReconcileReport> {
+  /**
+   * Every product, in batches; sets `inventory_redis_drift_units` to what it found. `initial`: the
+   * build at start-up, where missing keys are expected (a first boot) and so not counted as drift.
+   */
+  reconcileAll(opts: { initial?: boolean } = {}): Promise<ReconcileReport> {
     return this.serialised(async () => {
       this.dirty = false;
       const report = emptyReport('full');
+      const initial = opts.initial === true;
       const started = performance.now();
       try {
         let after: string | undefined;
         for (;;) {
           const ids = await this.opts.store.productIds(after, this.opts.batchSize);
           if (ids.length === 0) break;
-          await this.reconcileBatch(ids, report);
+          await this.reconcileBatch(ids, report, initial);
           after = ids[ids.length - 1];
         }
         // operation ids older than any marker the reconciler still trusts are of no more use
@@ -78,9 +82,9 @@ export class Reconciler implements ReconcileTrigger {
         throw err;
       }
       report.durationMs = Math.round(performance.now() - started);
-      driftUnits.set(report.driftUnits);
+      if (!initial) driftUnits.set(report.driftUnits);
       reconcileRunsTotal.inc({ scope: 'full', outcome: 'ok' });
-      this.log(report);
+      this.log(report, initial);
       return report;
     });
   }
@@ -159,7 +163,7 @@ export class Reconciler implements ReconcileTrigger {
     return run;
   }
 
-  private async reconcileBatch(ids: readonly string[], report: ReconcileReport): Promise<void> {
+  private async reconcileBatch(ids: readonly string[], report: ReconcileReport, initial = false): Promise<void> {
     let pending = [...ids];
     for (let round = 0; round < this.opts.maxRounds && pending.length > 0; round++) {
       const redis = await this.opts.gate.snapshot(pending);
@@ -195,14 +199,18 @@ export class Reconciler implements ReconcileTrigger {
         if (r.previous === undefined) {
           report.repairedMissing++;
           report.driftUnits += Math.abs(line.available);
-          redisRepairsTotal.inc({ kind: 'missing' });
-          driftDetectedUnitsTotal.inc(Math.abs(line.available));
+          if (!initial) {
+            redisRepairsTotal.inc({ kind: 'missing' });
+            driftDetectedUnitsTotal.inc(Math.abs(line.available));
+          }
         } else if (r.previous !== line.available) {
           const drift = Math.abs(r.previous - line.available);
           report.repairedMismatch++;
           report.driftUnits += drift;
-          redisRepairsTotal.inc({ kind: 'mismatch' });
-          driftDetectedUnitsTotal.inc(drift);
+          if (!initial) {
+            redisRepairsTotal.inc({ kind: 'mismatch' });
+            driftDetectedUnitsTotal.inc(drift);
+          }
         }
       });
       pending = next;
@@ -215,7 +223,11 @@ export class Reconciler implements ReconcileTrigger {
     }
   }
 
-  private log(report: ReconcileReport): void {
+  private log(report: ReconcileReport, initial = false): void {
+    if (initial) {
+      this.opts.logger.info({ ...report }, 'redis stock rebuilt from postgres');
+      return;
+    }
     const level = report.driftUnits > 0 || report.deferred > 0 ? 'warn' : 'debug';
     this.opts.logger[level]({ ...report }, report.driftUnits > 0 ? 'redis stock drift repaired' : 'redis stock reconciled');
   }

@@ -83,6 +83,8 @@ export async function startInventory(t: Teardown, opts: { env?: Record<string, s
     RECONCILE_INTERVAL_MS: '3600000',
     RECONCILE_MIN_GAP_MS: '50',
     REDIS_COMMAND_TIMEOUT_MS: '3000',
+    // tests of several files share the machine's Postgres (max_connections 100) with other suites
+    DB_POOL_MAX: '4',
     ...opts.env,
   });
   const telemetry = createTestTelemetry('inventory');

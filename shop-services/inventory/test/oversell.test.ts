@@ -18,7 +18,7 @@ async function assertNoOversell(t: { is(a: unknown, b: unknown, m?: string): voi
   t.is(Number(rows[0]?.count), winners);
 }
 
-test('200 concurrent single-unit reservations for the last 50 units → exactly 50', async (t) => {
+test.serial('200 concurrent single-unit reservations for the last 50 units → exactly 50', async (t) => {
   const inv = await startInventory(t);
   const { productId } = await inv.addProduct(50);
   const results = await Promise.all(Array.from({ length: 200 }, () => inv.call('POST', '/inventory/reservations', { body: reserveBody(productId) })));
@@ -29,7 +29,7 @@ test('200 concurrent single-unit reservations for the last 50 units → exactly 
   t.deepEqual(inv.telemetry.errors, []);
 });
 
-test('Redis flushed mid-sale: no oversell, and reconciliation restores Redis', async (t) => {
+test.serial('Redis flushed mid-sale: no oversell, and reconciliation restores Redis', async (t) => {
   const inv = await startInventory(t);
   const { productId } = await inv.addProduct(50);
   const other = await inv.addProduct(7);
@@ -61,7 +61,7 @@ test('Redis flushed mid-sale: no oversell, and reconciliation restores Redis', a
   t.deepEqual(inv.telemetry.errors, []);
 });
 
-test('Redis down: Postgres alone decides, still exactly the stock; the fallback is counted', async (t) => {
+test.serial('Redis down: Postgres alone decides, still exactly the stock; the fallback is counted', async (t) => {
   const port = await closedPort();
   const inv = await startInventory(t, { env: { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_COMMAND_TIMEOUT_MS: '200' } });
   const productId = randomUUID();
@@ -81,7 +81,7 @@ test('Redis down: Postgres alone decides, still exactly the stock; the fallback 
   t.deepEqual(inv.telemetry.errors, []);
 });
 
-test('multi-item reservations racing over shared products never oversell any of them', async (t) => {
+test.serial('multi-item reservations racing over shared products never oversell any of them', async (t) => {
   const inv = await startInventory(t);
   const products = await Promise.all([inv.addProduct(15), inv.addProduct(10), inv.addProduct(12)]);
   const ids = products.map((p) => p.productId);
