@@ -1,6 +1,6 @@
 // Entry point: node --import tsx --import @lantern/sdk/register src/main.ts
 import { Kafka, logLevel } from 'kafkajs';
-import { getTelemetry } from '@lantern/sdk';
+import { getTelemetry, instrumentKafka } from '@lantern/sdk';
 import { createEventConsumer, ensureTopics, runService } from '@lantern/shop-common';
 import { SERVICE_NAME, createRecommendationService } from './app.js';
 import { loadRecommendationConfig } from './config.js';
@@ -17,7 +17,8 @@ await waitForRedis(redis);
 
 const service = createRecommendationService({ telemetry, redis, config });
 
-const kafka = new Kafka({ clientId: SERVICE_NAME, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
+// instrumented: kafka_messages_produced_total (DLQ writes) and consumed/handler-duration metrics
+const kafka = instrumentKafka(new Kafka({ clientId: SERVICE_NAME, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN }));
 const topics = [config.ORDERS_TOPIC, ...(config.PRODUCT_EVENTS_TOPIC ? [config.PRODUCT_EVENTS_TOPIC] : [])];
 // The order service may not exist yet: create our input topics (and their DLQs) rather than fail.
 await ensureTopics(kafka, topics);
