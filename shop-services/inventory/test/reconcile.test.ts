@@ -189,3 +189,20 @@ test.serial('compare-and-set: a product that changed between snapshot and write 
   const [written] = await gate.apply([{ productId: p.productId, expectedSeq: fresh.products[0]!.seq, available: 9, dropMarkers: [] }]);
   t.deepEqual(written, { kind: 'written', previous: 9 });
 });
+
+test.serial('requests for products without stock leave no permanent Redis keys; a rebuilt key is permanent', async (t) => {
+  const inv = await startInventory(t);
+  const redis = new Redis(infra.redisUrl);
+  t.teardown(() => redis.disconnect());
+  const ghost = randomUUID();
+  t.is((await inv.call('POST', '/inventory/reservations', { body: reserveBody(ghost) })).status, 409);
+  await inv.svc.reconciler.idle();
+  const ttl = await redis.pttl(inv.svc.gate.key(ghost));
+  t.true(ttl > 0 && ttl <= 600_000, `expires (pttl ${ttl})`);
+
+  const p = await inv.addProduct(3);
+  await inv.flushRedis();
+  t.is((await inv.call('POST', '/inventory/reservations', { body: reserveBody(p.productId) })).status, 201);
+  await waitFor(async () => (await inv.redisAvailable(p.productId)) === 2, { what: 'the rebuilt key', timeoutMs: 10_000 });
+  t.is(await redis.pttl(inv.svc.gate.key(p.productId)), -1);
+});

@@ -13,6 +13,17 @@
  * every instance agrees on a marker's age.
  */
 
+/**
+ * A hash without `a` (an unknown product, or one not rebuilt yet) only holds markers and the counter:
+ * let it expire, so ids that never get a stock row cannot pile up keys. APPLY persists it. The expiry is
+ * far above any reconciliation round, so a counter never restarts under a running compare-and-set.
+ */
+const FORGET_UNKNOWN = `
+local function forgetUnknown(k)
+  if redis.call('HEXISTS', k, 'a') == 0 then redis.call('PEXPIRE', k, 600000) end
+end
+`;
+
 const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -50,11 +61,12 @@ return {1}
 `;
 
 /** Postgres committed a hold: forget the marker (its delta stays in a). ARGV: opId. */
-export const SETTLE_LUA = `
+export const SETTLE_LUA = `${FORGET_UNKNOWN}
 local f = 'o:' .. ARGV[1]
 for _, k in ipairs(KEYS) do
   redis.call('HDEL', k, f)
   redis.call('HINCRBY', k, 's', 1)
+  forgetUnknown(k)
 end
 return 1
 `;
@@ -63,7 +75,7 @@ return 1
  * Postgres refused or failed a hold: give the units back, but only if the marker is still there (a
  * reconciliation that already dropped it also left its delta out of a). ARGV: opId.
  */
-export const UNDO_LUA = `
+export const UNDO_LUA = `${FORGET_UNKNOWN}
 local f = 'o:' .. ARGV[1]
 for _, k in ipairs(KEYS) do
   local v = redis.call('HGET', k, f)
@@ -73,16 +85,18 @@ for _, k in ipairs(KEYS) do
     if applied == '1' and redis.call('HEXISTS', k, 'a') == 1 then redis.call('HINCRBY', k, 'a', -tonumber(d)) end
   end
   redis.call('HINCRBY', k, 's', 1)
+  forgetUnknown(k)
 end
 return 1
 `;
 
 /** Announces a Postgres-first change before its transaction. ARGV: opId. */
-export const BEGIN_LUA = `${NOW}
+export const BEGIN_LUA = `${NOW}${FORGET_UNKNOWN}
 local f = 'o:' .. ARGV[1]
 for _, k in ipairs(KEYS) do
   redis.call('HSET', k, f, '0|0|' .. now)
   redis.call('HINCRBY', k, 's', 1)
+  forgetUnknown(k)
 end
 return 1
 `;
@@ -92,7 +106,7 @@ return 1
  * there (a reconciliation that dropped it read a snapshot that already had the change) and a is
  * known. ARGV: opId, delta per key (0 when the transaction changed nothing or failed).
  */
-export const FINISH_LUA = `
+export const FINISH_LUA = `${FORGET_UNKNOWN}
 local f = 'o:' .. ARGV[1]
 for i, k in ipairs(KEYS) do
   if redis.call('HDEL', k, f) == 1 then
@@ -100,6 +114,7 @@ for i, k in ipairs(KEYS) do
     if d ~= 0 and redis.call('HEXISTS', k, 'a') == 1 then redis.call('HINCRBY', k, 'a', d) end
   end
   redis.call('HINCRBY', k, 's', 1)
+  forgetUnknown(k)
 end
 return 1
 `;
@@ -129,6 +144,7 @@ for i, k in ipairs(KEYS) do
   else
     local old = redis.call('HGET', k, 'a')
     redis.call('HSET', k, 'a', target)
+    redis.call('PERSIST', k)
     for j = 1, n do redis.call('HDEL', k, 'o:' .. ARGV[p + 2 + j]) end
     redis.call('HINCRBY', k, 's', 1)
     out[i] = old or 'missing'
