@@ -13,9 +13,10 @@ export interface Seen {
 
 /**
  * undefined: forward; 503: answer 503 without forwarding; 'hang': never answer (until close());
- * 'lose-answer': forward, then answer 503 (the upstream acted, the caller does not know).
+ * 'lose-answer': forward, then answer 503 (the upstream acted, the caller does not know);
+ * 'forward-hang': forward, then never answer (the upstream acted; the caller waits, e.g. until it dies).
  */
-export type Fault = undefined | 503 | 'hang' | 'lose-answer';
+export type Fault = undefined | 503 | 'hang' | 'lose-answer' | 'forward-hang';
 
 export interface FaultProxy {
   url: string;
@@ -65,6 +66,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       const upstream = await fetch(`${target}${seen.path}`, { method: seen.method, headers, ...(raw.length ? { body: raw } : {}) });
       const text = await upstream.text();
       if (fault === 'lose-answer') return answer(res, 503, failure);
+      if (fault === 'forward-hang') {
+        held.add(res);
+        return;
+      }
       answer(res, upstream.status, text, upstream.headers.get('content-type') ?? 'application/json');
     } catch (err) {
       answer(res, 502, JSON.stringify({ error: { code: 'proxy_upstream_failed', message: String(err) } }));
