@@ -73,16 +73,18 @@ test('a row written in a rolled-back transaction is never sent; committed ones g
       sent.push(await db.knex.transaction((trx) => enqueueEvent(trx, { topic: orders, type: 'test.step', key, data: { n }, headers: { 'x-test': 'yes' } })));
     }
   }
+  // an explicit source is kept as given (the relay's fills in only where none was set)
+  sent.push(await db.knex.transaction((trx) => enqueueEvent(trx, { topic: orders, type: 'test.other', key: 'k-d', data: {}, source: 'payment-service' })));
   const relay = createOutboxRelay({ db, kafka, source: 'order-service', batchSize: 7 });
   t.teardown(() => relay.stop());
-  t.is(await relay.drain(), 30);
+  t.is(await relay.drain(), 31);
   t.is(await relay.drain(), 0, 'nothing left after a drain');
   t.deepEqual(await db.knex('outbox').count({ n: '*' }), [{ n: '0' }], 'sent rows are deleted');
 
-  await waitFor(() => received.length >= 30, { what: '30 events', timeoutMs: 30_000 });
+  await waitFor(() => received.length >= 31, { what: '31 events', timeoutMs: 30_000 });
   await new Promise((r) => setTimeout(r, 300)); // a late duplicate or ghost would show up here
   const got = envelopes(received);
-  t.is(got.length, 30);
+  t.is(got.length, 31);
   t.false(got.some((e) => e.key === 'k-ghost'));
   t.deepEqual(got.map((e) => e.id).sort(), sent.map((e) => e.id).sort());
   for (const key of ['k-a', 'k-b', 'k-c']) {
@@ -92,7 +94,8 @@ test('a row written in a rolled-back transaction is never sent; committed ones g
       `events of ${key} in order`,
     );
   }
-  t.true(got.every((e) => e.source === 'order-service'), 'the relay fills in source');
+  t.true(got.filter((e) => e.key !== 'k-d').every((e) => e.source === 'order-service'), 'the relay fills in source');
+  t.is(got.find((e) => e.key === 'k-d')?.source, 'payment-service');
   const m = received[0] as KafkaMessage;
   t.is(m.headers?.['x-test']?.toString(), 'yes');
   t.is(m.headers?.['event-type']?.toString(), 'test.step');
