@@ -1,7 +1,8 @@
 import { getOrCreateCounter, getOrCreateGauge } from '@lantern/sdk';
 
 /** Every answer to a purchase attempt; `not_found` is an unknown sale id, `error` a 5xx (Redis or Postgres unavailable). */
-export type AttemptOutcome = 'accepted' | 'sold_out' | 'already_purchased' | 'rate_limited' | 'not_active' | 'not_found' | 'error';
+export const ATTEMPT_OUTCOMES = ['accepted', 'sold_out', 'already_purchased', 'rate_limited', 'not_active', 'not_found', 'error'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 export const attemptsTotal = getOrCreateCounter<'outcome'>({
   name: 'flash_sale_purchase_attempts_total',

@@ -46,7 +46,7 @@ export function orderEventHandlers(deps: OrderEventDeps): Record<string, EventHa
         // Redis before the commit: if the commit then fails, Redis counts one unit too many for a
         // while, which Postgres' guard refuses; the other order would leave a unit unsellable
         if (f && !f.settled) {
-          const remaining = await counters.release(f.saleId, f.userId, 'unit');
+          const remaining = await counters.release(f.saleId, { userId: f.userId, slot: f.slot }, 'unit');
           if (remaining !== undefined) unitsReleasedTotal.inc({ reason: 'purchase_failed' });
         }
         return f;

@@ -4,11 +4,11 @@ import { z } from 'zod';
 import type { TokenBucketLimiter } from '@lantern/sdk';
 import { AppError, ConflictError, NotFoundError, TooManyRequestsError, type AuthUser, type FlashSalePurchaseRequested, type Logger } from '@lantern/shop-common';
 import type { Purchase, Sale, SaleStore } from './db/sale-store.js';
-import type { SaleCounters } from './redis/sale-counters.js';
+import type { Hold, ReleaseMode, SaleCounters } from './redis/sale-counters.js';
 import type { SaleCache } from './sale-cache.js';
 import type { SoldOutFlags } from './sold-out-flags.js';
 import type { RemainingGauge } from './remaining-gauge.js';
-import { attemptsTotal, counterRebuildsTotal, purchaseTransitionsTotal, soldOutAnswersTotal, unitsReleasedTotal, type AttemptOutcome } from './metrics.js';
+import { ATTEMPT_OUTCOMES, attemptsTotal, counterRebuildsTotal, purchaseTransitionsTotal, soldOutAnswersTotal, unitsReleasedTotal, type AttemptOutcome } from './metrics.js';
 
 export const PURCHASE_REQUESTED = 'flash_sale.purchase_requested';
 
@@ -36,6 +36,13 @@ export interface PurchaseAccepted {
 
 const emailSchema = z.email().max(254);
 
+/** Slots tried per purchase when Postgres says Redis handed out a taken one. */
+const MAX_SLOT_TRIES = 5;
+
+/** The hot path's counter children, resolved once. */
+const soldOutLocal = soldOutAnswersTotal.labels({ path: 'local' });
+const attemptCounters = Object.fromEntries(ATTEMPT_OUTCOMES.map((o) => [o, attemptsTotal.labels({ outcome: o })])) as Record<AttemptOutcome, ReturnType<typeof attemptsTotal.labels>>;
+
 class SaleNotActiveError extends ConflictError {
   constructor(message: string) {
     super(message, 'sale_not_active');
@@ -47,10 +54,6 @@ class PurchaseUnavailableError extends AppError {
   constructor(message: string, cause: unknown) {
     super(503, 'flash_sale_unavailable', message, { cause, headers: { 'retry-after': '1' } });
   }
-}
-
-function soldOut(saleId: string): ConflictError {
-  return new ConflictError(`flash sale ${saleId} is sold out`, 'sold_out');
 }
 
 function alreadyPurchased(saleId: string): ConflictError {
@@ -89,15 +92,15 @@ export class PurchaseService {
       outcome = outcomeOf(err);
       throw err;
     } finally {
-      attemptsTotal.inc({ outcome });
+      attemptCounters[outcome].inc();
     }
   }
 
   private async attempt(saleId: string, user: AuthUser): Promise<PurchaseAccepted> {
     const { soldOut: flags, limiter } = this.deps;
     if (flags.isSoldOut(saleId)) {
-      soldOutAnswersTotal.inc({ path: 'local' });
-      throw soldOut(saleId);
+      soldOutLocal.inc();
+      throw flags.error(saleId);
     }
     const sale = await this.deps.sales.get(saleId);
     if (!sale || sale.status === 'allocating' || sale.status === 'cancelled') throw new NotFoundError(`flash sale ${saleId} not found`, 'sale_not_found');
@@ -107,13 +110,19 @@ export class PurchaseService {
     const decision = limiter.take(user.id);
     if (!decision.allowed) throw new TooManyRequestsError(`too many purchase attempts; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, decision.retryAfterMs, 'rate_limited');
 
-    const held = await this.hold(sale, user.id);
-    if (held.remaining === 0) flags.set(saleId); // the last unit: later requests need not ask Redis
-    return this.record(sale, user, held.remaining);
+    // a slot Postgres says is taken (Redis was rebuilt while purchases were in flight) is dropped and
+    // another one tried; each try removes one stale slot, so this ends
+    for (let tries = 0; tries < MAX_SLOT_TRIES; tries++) {
+      const held = await this.hold(sale, user.id);
+      if (held.remaining === 0) flags.set(saleId); // the last unit: later requests need not ask Redis
+      const accepted = await this.record(sale, user, held);
+      if (accepted) return accepted;
+    }
+    throw new PurchaseUnavailableError('flash sale counters are being repaired; try again', undefined);
   }
 
-  /** Steps 4: the Lua script, rebuilding the counters from Postgres once if they were lost. */
-  private async hold(sale: Sale, userId: string): Promise<{ remaining: number }> {
+  /** Step 4: the Lua script, rebuilding the counters from Postgres once if they were lost. */
+  private async hold(sale: Sale, userId: string): Promise<Hold & { remaining: number }> {
     const { counters, soldOut: flags, gauge } = this.deps;
     let r: Awaited<ReturnType<SaleCounters['purchase']>>;
     try {
@@ -128,12 +137,12 @@ export class PurchaseService {
     switch (r.outcome) {
       case 'accepted':
         gauge.set(sale.id, r.remaining);
-        return { remaining: r.remaining };
+        return { userId, slot: r.slot, remaining: r.remaining };
       case 'sold_out':
         flags.set(sale.id);
         gauge.set(sale.id, 0);
         soldOutAnswersTotal.inc({ path: 'redis' });
-        throw soldOut(sale.id);
+        throw flags.error(sale.id);
       case 'already_purchased':
         throw alreadyPurchased(sale.id);
       case 'not_started':
@@ -145,41 +154,41 @@ export class PurchaseService {
     }
   }
 
-  /** Step 5: the durable record and the event, or the hold given back. */
-  private async record(sale: Sale, user: AuthUser, remaining: number): Promise<PurchaseAccepted> {
-    const { store, counters, soldOut: flags, logger } = this.deps;
+  /**
+   * Step 5: the durable record and the event; or the hold given back. Undefined when the slot turned
+   * out to be taken (try another).
+   */
+  private async record(sale: Sale, user: AuthUser, hold: Hold & { remaining: number }): Promise<PurchaseAccepted | undefined> {
+    const { store, counters, logger } = this.deps;
     const purchaseId = randomUUID();
     let result: Awaited<ReturnType<SaleStore['recordPurchase']>>;
     try {
-      result = await store.recordPurchase({ id: purchaseId, saleId: sale.id, userId: user.id }, (trx, purchase) => this.enqueueRequested(trx, sale, user, purchase));
+      result = await store.recordPurchase({ id: purchaseId, saleId: sale.id, userId: user.id, slot: hold.slot }, (trx, purchase) => this.enqueueRequested(trx, sale, user, purchase));
     } catch (err) {
       // nothing was kept in Postgres: give the unit back so another buyer (or this one) can have it
       logger.error({ saleId: sale.id, err: errorText(err) }, 'flash-sale purchase not recorded; releasing the Redis hold');
-      await this.release(sale.id, user.id, 'hold', 'db_failed');
+      await this.release(sale.id, hold, 'hold', 'db_failed');
       throw new PurchaseUnavailableError('purchase could not be recorded; try again', err);
     }
     if (!result.ok) {
-      // Redis let it through but Postgres (the source of truth) did not: Redis was rebuilt or flushed
-      // while purchases were in flight. Correct Redis and answer what Postgres said.
+      // Redis let it through but Postgres (the source of truth) did not: Redis was rebuilt or lost
+      // keys while purchases were in flight. Correct Redis and go by what Postgres said.
       switch (result.reason) {
-        case 'sold_out':
-          await this.release(sale.id, user.id, 'hold', 'refused');
-          await counters.markSoldOut(sale.id).catch((err: unknown) => logger.warn({ saleId: sale.id, err: errorText(err) }, 'could not mark the sale sold out in Redis'));
-          flags.set(sale.id);
-          soldOutAnswersTotal.inc({ path: 'postgres' });
-          throw soldOut(sale.id);
+        case 'slot_taken':
+          await this.release(sale.id, hold, 'hold-slot-taken', 'refused');
+          return undefined;
         case 'already_purchased':
-          await this.release(sale.id, user.id, 'hold-keep-buyer', 'refused');
+          await this.release(sale.id, hold, 'hold-keep-buyer', 'refused');
           throw alreadyPurchased(sale.id);
         case 'not_active':
-          await this.release(sale.id, user.id, 'hold', 'refused');
+          await this.release(sale.id, hold, 'hold', 'refused');
           throw new SaleNotActiveError(`flash sale ${sale.id} has ended`);
       }
     }
-    // the hold is now a purchase row; a failure here only leaves a hold the reconciler will drop
-    await counters.commitHold(sale.id, user.id).catch((err: unknown) => logger.warn({ saleId: sale.id, err: errorText(err) }, 'could not clear the Redis hold of a recorded purchase'));
+    // the hold is now a purchase row; a failure here only leaves a hold the reconciler will clear
+    await counters.commitHold(sale.id, hold).catch((err: unknown) => logger.warn({ saleId: sale.id, err: errorText(err) }, 'could not clear the Redis hold of a recorded purchase'));
     purchaseTransitionsTotal.inc({ status: 'queued' });
-    logger.info({ saleId: sale.id, purchaseId, remaining }, 'flash-sale purchase accepted');
+    logger.info({ saleId: sale.id, purchaseId, slot: hold.slot, remaining: hold.remaining }, 'flash-sale purchase accepted');
     return { purchaseId, status: 'queued' };
   }
 
@@ -204,10 +213,10 @@ export class PurchaseService {
    * Gives a held unit back. If Redis is unreachable now, the hold stays in the holds set and the
    * reconciler returns it once it is stale.
    */
-  private async release(saleId: string, userId: string, mode: 'hold' | 'hold-keep-buyer', reason: string): Promise<void> {
+  private async release(saleId: string, hold: Hold, mode: Exclude<ReleaseMode, 'unit'>, reason: string): Promise<void> {
     try {
-      const remaining = await this.deps.counters.release(saleId, userId, mode);
-      if (remaining === undefined) return;
+      const remaining = await this.deps.counters.release(saleId, hold, mode);
+      if (remaining === undefined || mode === 'hold-slot-taken') return;
       unitsReleasedTotal.inc({ reason });
       this.deps.gauge.set(saleId, remaining);
       if (remaining > 0) this.deps.soldOut.clear(saleId);
@@ -229,11 +238,13 @@ export class PurchaseService {
   private async load(saleId: string): Promise<void> {
     const c = await this.deps.store.counters(saleId);
     if (!c) throw new NotFoundError(`flash sale ${saleId} not found`, 'sale_not_found');
-    const remaining = c.stock - c.sold;
-    const loaded = await this.deps.counters.load(saleId, { remaining, stock: c.stock, startsAt: c.startsAt, endsAt: c.endsAt, buyers: c.buyers });
+    const taken = new Set(c.takenSlots);
+    const freeSlots: number[] = [];
+    for (let slot = 1; slot <= c.stock; slot++) if (!taken.has(slot)) freeSlots.push(slot);
+    const loaded = await this.deps.counters.load(saleId, { stock: c.stock, startsAt: c.startsAt, endsAt: c.endsAt, freeSlots, buyers: c.buyers });
     if (loaded) {
       counterRebuildsTotal.inc();
-      this.deps.logger.warn({ saleId, remaining, buyers: c.buyers.length }, 'flash-sale counters rebuilt in Redis from Postgres');
+      this.deps.logger.warn({ saleId, remaining: freeSlots.length, buyers: c.buyers.length }, 'flash-sale counters rebuilt in Redis from Postgres');
     }
   }
 }

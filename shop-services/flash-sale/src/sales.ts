@@ -59,8 +59,9 @@ export class SaleService {
     return now < sale.startsAt.getTime() ? 'upcoming' : 'active';
   }
 
-  view(sale: Sale, remaining: number | undefined): SaleView {
-    const committed = sale.stock - sale.sold;
+  /** `live`: Redis' count of free units; `sold`: units owned by live purchases in Postgres. */
+  view(sale: Sale, live: number | undefined, sold: number): SaleView {
+    const committed = sale.status === 'settled' ? sale.unsoldUnits : sale.stock - sold;
     return {
       id: sale.id,
       productId: sale.productId,
@@ -69,8 +70,9 @@ export class SaleService {
       currency: sale.currency,
       stock: sale.stock,
       // Redis counts units held by purchases still being recorded too, so it is never above Postgres'
-      // figure for long; when it is not loaded (or unreachable), Postgres answers
-      remaining: Math.max(0, Math.min(remaining ?? committed, committed)),
+      // figure for long; when it is not loaded (or unreachable), Postgres answers; once settled, the
+      // units that went unsold
+      remaining: Math.max(0, Math.min(live ?? committed, committed)),
       perUserLimit: sale.perUserLimit,
       startsAt: sale.startsAt.toISOString(),
       endsAt: sale.endsAt.toISOString(),
@@ -99,10 +101,10 @@ export class SaleService {
     this.deps.sales.put(sale);
     // load the counters now so the first buyers do not pay for it (a purchase rebuilds them if missing)
     await this.deps.counters
-      .load(id, { remaining: sale.stock, stock: sale.stock, startsAt: sale.startsAt, endsAt: sale.endsAt, buyers: [] })
+      .load(id, { stock: sale.stock, startsAt: sale.startsAt, endsAt: sale.endsAt, freeSlots: Array.from({ length: sale.stock }, (_, i) => i + 1), buyers: [] })
       .catch((err: unknown) => this.deps.logger.warn({ saleId: id, err: errorText(err) }, 'could not load new sale counters into Redis; the first purchase will'));
     this.deps.logger.info({ saleId: id, productId: sale.productId, stock: sale.stock, startsAt: sale.startsAt, endsAt: sale.endsAt }, 'flash sale created');
-    return this.view(sale, sale.stock);
+    return this.view(sale, sale.stock, 0);
   }
 
   private async allocationFailed(id: string, input: NewSaleInput, err: unknown): Promise<Error> {
@@ -124,14 +126,14 @@ export class SaleService {
   async get(id: string): Promise<SaleView> {
     const sale = await this.deps.store.get(id);
     if (!sale || sale.status === 'allocating' || sale.status === 'cancelled') throw new NotFoundError(`flash sale ${id} not found`, 'sale_not_found');
-    const [remaining] = await this.remaining([sale]);
-    return this.view(sale, remaining);
+    const [[remaining], sold] = await Promise.all([this.remaining([sale]), this.deps.store.soldCounts([sale.id])]);
+    return this.view(sale, remaining, sold.get(sale.id) ?? 0);
   }
 
   async list(opts: { state?: SaleState; limit: number }): Promise<SaleView[]> {
     const sales = await this.deps.store.list({ when: opts.state, limit: opts.limit, now: new Date(this.now()) });
-    const remaining = await this.remaining(sales);
-    return sales.map((s, i) => this.view(s, remaining[i]));
+    const [remaining, sold] = await Promise.all([this.remaining(sales), this.deps.store.soldCounts(sales.map((s) => s.id))]);
+    return sales.map((s, i) => this.view(s, remaining[i], sold.get(s.id) ?? 0));
   }
 
   /** Live counts from Redis for open sales; Postgres' figures for the rest or when Redis fails. */

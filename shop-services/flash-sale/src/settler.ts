@@ -87,7 +87,7 @@ export class Settler {
     for (const sale of settled) {
       this.deps.gauge.remove(sale.id);
       this.deps.sales.forget(sale.id);
-      this.deps.logger.info({ saleId: sale.id, sold: sale.sold, unsold: sale.unsoldUnits }, 'flash sale settled');
+      this.deps.logger.info({ saleId: sale.id, sold: sale.stock - sale.unsoldUnits, unsold: sale.unsoldUnits }, 'flash sale settled');
     }
     return settled.length;
   }
@@ -127,7 +127,10 @@ export class Settler {
     return cancelled;
   }
 
-  /** Holds older than staleHoldMs: committed ones are just cleared, the others give their unit back. */
+  /**
+   * Holds older than staleHoldMs: a committed one is just cleared; otherwise its slot is given back (the
+   * user stays a buyer if they hold another purchase, e.g. the undo of a refused duplicate never ran).
+   */
   private async reconcileHolds(): Promise<number> {
     const { store, counters, soldOut, logger } = this.deps;
     let released = 0;
@@ -135,21 +138,21 @@ export class Settler {
     const before = this.now() - this.deps.staleHoldMs;
     for (const sale of active) {
       try {
-        const users = await counters.holdsOlderThan(sale.id, before);
-        if (users.length > 0) {
-          const committed = await store.buyersAmong(sale.id, users);
-          for (const user of users) {
-            if (committed.has(user)) {
-              await counters.commitHold(sale.id, user);
-              continue;
-            }
-            const remaining = await counters.release(sale.id, user, 'hold');
-            if (remaining === undefined) continue;
-            released++;
-            unitsReleasedTotal.inc({ reason: 'stale_hold' });
-            soldOut.clear(sale.id);
-            logger.warn({ saleId: sale.id }, 'a stale flash-sale hold was given back (its request never recorded the purchase)');
+        const holds = await counters.holdsOlderThan(sale.id, before);
+        if (holds.length === 0) continue;
+        const slots = await store.purchaseSlots(sale.id, holds.map((h) => h.userId));
+        for (const hold of holds) {
+          const owned = slots.get(hold.userId);
+          if (owned === hold.slot) {
+            await counters.commitHold(sale.id, hold);
+            continue;
           }
+          const remaining = await counters.release(sale.id, hold, owned === undefined ? 'hold' : 'hold-keep-buyer');
+          if (remaining === undefined) continue;
+          released++;
+          unitsReleasedTotal.inc({ reason: 'stale_hold' });
+          soldOut.clear(sale.id);
+          logger.warn({ saleId: sale.id, slot: hold.slot }, 'a stale flash-sale hold was given back (its request never recorded the purchase)');
         }
       } catch (err) {
         logger.warn({ saleId: sale.id, err: errorText(err) }, 'hold reconciliation failed for a sale; will retry');

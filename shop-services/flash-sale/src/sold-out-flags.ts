@@ -1,3 +1,5 @@
+import { ConflictError } from '@lantern/shop-common';
+
 /**
  * The cheap path once a sale is sold out: a flag per sale, learnt from Redis (or Postgres), answered
  * from memory. The flag lapses after `recheckMs`, so a unit given back later (a Postgres failure, an
@@ -6,6 +8,7 @@
  */
 export class SoldOutFlags {
   private readonly until = new Map<string, number>();
+  private readonly errors = new Map<string, ConflictError>();
 
   constructor(
     private readonly recheckMs: number,
@@ -22,6 +25,20 @@ export class SoldOutFlags {
   set(saleId: string): void {
     if (this.until.size >= this.maxSales && !this.until.has(saleId)) this.prune();
     this.until.set(saleId, this.now() + this.recheckMs);
+  }
+
+  /**
+   * The 409 for a sold-out sale, made once per sale: the answer is the same every time, and capturing a
+   * new stack trace per attempt would be the costliest step of the fast path.
+   */
+  error(saleId: string): ConflictError {
+    let err = this.errors.get(saleId);
+    if (!err) {
+      if (this.errors.size >= this.maxSales) this.errors.clear();
+      err = new ConflictError(`flash sale ${saleId} is sold out`, 'sold_out');
+      this.errors.set(saleId, err);
+    }
+    return err;
   }
 
   /** A unit came back to this sale. */

@@ -11,8 +11,6 @@ export interface Sale {
   priceCents: number;
   currency: string;
   stock: number;
-  /** Units held by purchases that have not failed. */
-  sold: number;
   perUserLimit: number;
   startsAt: Date;
   endsAt: Date;
@@ -26,6 +24,7 @@ export interface Purchase {
   id: string;
   saleId: string;
   userId: string;
+  slot: number;
   status: PurchaseStatus;
   failureReason: string | null;
   createdAt: Date;
@@ -38,7 +37,6 @@ interface SaleRow {
   price_cents: number;
   currency: string;
   stock: number;
-  sold: number;
   per_user_limit: number;
   starts_at: Date;
   ends_at: Date;
@@ -52,13 +50,14 @@ interface PurchaseRow {
   id: string;
   sale_id: string;
   user_id: string;
+  slot: number;
   status: PurchaseStatus;
   failure_reason: string | null;
   created_at: Date;
 }
 
-const SALE_COLUMNS = ['id', 'product_id', 'sku', 'price_cents', 'currency', 'stock', 'sold', 'per_user_limit', 'starts_at', 'ends_at', 'status', 'unsold_units', 'returned_units', 'created_at'];
-const PURCHASE_COLUMNS = ['id', 'sale_id', 'user_id', 'status', 'failure_reason', 'created_at'];
+const SALE_COLUMNS = ['id', 'product_id', 'sku', 'price_cents', 'currency', 'stock', 'per_user_limit', 'starts_at', 'ends_at', 'status', 'unsold_units', 'returned_units', 'created_at'];
+const PURCHASE_COLUMNS = ['id', 'sale_id', 'user_id', 'slot', 'status', 'failure_reason', 'created_at'];
 
 function toSale(r: SaleRow): Sale {
   return {
@@ -68,7 +67,6 @@ function toSale(r: SaleRow): Sale {
     priceCents: r.price_cents,
     currency: r.currency,
     stock: r.stock,
-    sold: r.sold,
     perUserLimit: r.per_user_limit,
     startsAt: r.starts_at,
     endsAt: r.ends_at,
@@ -80,7 +78,7 @@ function toSale(r: SaleRow): Sale {
 }
 
 function toPurchase(r: PurchaseRow): Purchase {
-  return { id: r.id, saleId: r.sale_id, userId: r.user_id, status: r.status, failureReason: r.failure_reason, createdAt: r.created_at };
+  return { id: r.id, saleId: r.sale_id, userId: r.user_id, slot: r.slot, status: r.status, failureReason: r.failure_reason, createdAt: r.created_at };
 }
 
 export interface NewSale {
@@ -94,18 +92,19 @@ export interface NewSale {
   createdBy: string;
 }
 
-/** Why Postgres refused a purchase that Redis had accepted. */
-export type PurchaseRefusal = 'sold_out' | 'not_active' | 'already_purchased';
+/** Why Postgres refused a purchase that Redis had accepted (Redis was rebuilt or lost keys meanwhile). */
+export type PurchaseRefusal = 'slot_taken' | 'not_active' | 'already_purchased';
 
-export type RecordPurchaseResult = { ok: true; purchase: Purchase; sale: { sold: number; stock: number } } | { ok: false; reason: PurchaseRefusal };
+export type RecordPurchaseResult = { ok: true; purchase: Purchase } | { ok: false; reason: PurchaseRefusal };
 
 /** What Redis needs to rebuild a sale's counters after they were lost. */
 export interface SaleCounters {
   stock: number;
-  sold: number;
   startsAt: Date;
   endsAt: Date;
   status: SaleStatus;
+  /** Slots owned by live (not failed) purchases. */
+  takenSlots: number[];
   /** Every user with a purchase (failed ones too: a user gets one attempt that got through). */
   buyers: string[];
 }
@@ -162,31 +161,37 @@ export class SaleStore {
   }
 
   /**
-   * The durable half of a purchase, in one transaction: take a unit (only while the sale is active and
-   * not sold out: the guard against overselling even when Redis was wrong), insert the purchase (one per
-   * user), then `onRecorded` (the outbox write) inside the same transaction.
+   * The durable half of a purchase, in one transaction: the sale row is key-share locked (purchases do
+   * not block each other; settlement's FOR UPDATE waits for them and then blocks new ones) and must be
+   * active; the purchase takes its slot (unique per sale among live purchases: the guard against
+   * overselling even when Redis was wrong) and the user's one purchase; then `onRecorded` (the outbox
+   * write) runs inside the same transaction.
    */
-  async recordPurchase(p: { id: string; saleId: string; userId: string }, onRecorded: (trx: Knex.Transaction, purchase: Purchase) => Promise<void>): Promise<RecordPurchaseResult> {
+  async recordPurchase(p: { id: string; saleId: string; userId: string; slot: number }, onRecorded: (trx: Knex.Transaction, purchase: Purchase) => Promise<void>): Promise<RecordPurchaseResult> {
     try {
       return await this.knex.transaction(async (trx) => {
-        const [taken] = (await trx('flash_sales')
-          .where({ id: p.saleId, status: 'active' })
-          .whereRaw('sold < stock')
-          .increment('sold', 1)
-          .returning(['sold', 'stock'])) as { sold: number; stock: number }[];
-        if (!taken) {
-          const sale = await trx('flash_sales').select('status', 'sold', 'stock').where({ id: p.saleId }).first();
-          return { ok: false, reason: sale && sale.status === 'active' ? 'sold_out' : 'not_active' } as const;
-        }
-        const [row] = await trx('purchases').insert({ id: p.id, sale_id: p.saleId, user_id: p.userId, status: 'queued' }).returning(PURCHASE_COLUMNS);
+        const sale = (await trx('flash_sales').select('status', 'stock').where({ id: p.saleId }).forKeyShare().first()) as { status: SaleStatus; stock: number } | undefined;
+        if (!sale || sale.status !== 'active') return { ok: false, reason: 'not_active' } as const;
+        if (p.slot > sale.stock) throw new RangeError(`slot ${p.slot} is beyond the stock of sale ${p.saleId}`);
+        const [row] = await trx('purchases').insert({ id: p.id, sale_id: p.saleId, user_id: p.userId, slot: p.slot, status: 'queued' }).returning(PURCHASE_COLUMNS);
         const purchase = toPurchase(row as unknown as PurchaseRow);
         await onRecorded(trx, purchase);
-        return { ok: true, purchase, sale: taken } as const;
+        return { ok: true, purchase } as const;
       });
     } catch (err) {
       if (isUniqueViolation(err, 'purchases_one_per_user')) return { ok: false, reason: 'already_purchased' };
+      if (isUniqueViolation(err, 'purchases_one_per_slot')) return { ok: false, reason: 'slot_taken' };
       throw err;
     }
+  }
+
+  /** Units owned by live purchases, per sale. */
+  async soldCounts(saleIds: readonly string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>(saleIds.map((id) => [id, 0]));
+    if (saleIds.length === 0) return counts;
+    const rows = (await this.knex('purchases').whereIn('sale_id', saleIds).whereNot({ status: 'failed' }).groupBy('sale_id').select('sale_id').count({ n: '*' })) as { sale_id: string; n: string }[];
+    for (const r of rows) counts.set(r.sale_id, Number(r.n));
+    return counts;
   }
 
   async purchaseOf(saleId: string, userId: string): Promise<Purchase | undefined> {
@@ -199,15 +204,22 @@ export class SaleStore {
     return row ? toPurchase(row as unknown as PurchaseRow) : undefined;
   }
 
-  /** Users holding a purchase of this sale (a Redis rebuild input). Bounded by the sale's stock plus failures. */
+  /** What a Redis rebuild needs: the window, the slots taken and every buyer. Bounded by the stock plus failed purchases. */
   async counters(saleId: string): Promise<SaleCounters | undefined> {
-    // one snapshot for both reads, so `sold` and the buyer list agree
+    // one snapshot for both reads, so the slots and the buyer list agree
     return this.knex.transaction(
       async (trx) => {
-        const sale = await trx('flash_sales').select('stock', 'sold', 'starts_at', 'ends_at', 'status').where({ id: saleId }).first();
+        const sale = (await trx('flash_sales').select('stock', 'starts_at', 'ends_at', 'status').where({ id: saleId }).first()) as SaleRow | undefined;
         if (!sale) return undefined;
-        const buyers = (await trx('purchases').where({ sale_id: saleId }).pluck('user_id')) as string[];
-        return { stock: sale.stock, sold: sale.sold, startsAt: sale.starts_at, endsAt: sale.ends_at, status: sale.status, buyers };
+        const rows = (await trx('purchases').where({ sale_id: saleId }).select('user_id', 'slot', 'status')) as { user_id: string; slot: number; status: PurchaseStatus }[];
+        return {
+          stock: sale.stock,
+          startsAt: sale.starts_at,
+          endsAt: sale.ends_at,
+          status: sale.status,
+          takenSlots: rows.filter((r) => r.status !== 'failed').map((r) => r.slot),
+          buyers: rows.map((r) => r.user_id),
+        };
       },
       { isolationLevel: 'repeatable read', readOnly: true },
     );
@@ -220,37 +232,51 @@ export class SaleStore {
   }
 
   /**
-   * queued → failed, giving the unit back: to the sale while it is active, or owed to inventory once it
-   * is settled. Returns the sale id when the purchase changed.
+   * queued → failed, giving the unit back: its slot is free again while the sale is active, or the unit
+   * is owed to inventory once it is settled. The sale row is locked first (FOR NO KEY UPDATE: it waits
+   * for a settlement in progress, never for purchases), so a unit is owed exactly when settlement
+   * counted it as sold.
    */
-  async markFailed(trx: Knex.Transaction, purchaseId: string, reason: string): Promise<{ saleId: string; userId: string; settled: boolean } | undefined> {
+  async markFailed(trx: Knex.Transaction, purchaseId: string, reason: string): Promise<{ saleId: string; userId: string; slot: number; settled: boolean } | undefined> {
+    const purchase = (await trx('purchases').select('sale_id').where({ id: purchaseId, status: 'queued' }).first()) as { sale_id: string } | undefined;
+    if (!purchase) return undefined;
+    const sale = (await trx('flash_sales').select('status').where({ id: purchase.sale_id }).forNoKeyUpdate().first()) as { status: SaleStatus };
     const [row] = (await trx('purchases')
       .where({ id: purchaseId, status: 'queued' })
       .update({ status: 'failed', failure_reason: reason.slice(0, 500), updated_at: trx.fn.now() })
-      .returning(['sale_id', 'user_id'])) as { sale_id: string; user_id: string }[];
+      .returning(['user_id', 'slot'])) as { user_id: string; slot: number }[];
     if (!row) return undefined;
-    const [sale] = (await trx('flash_sales')
-      .where({ id: row.sale_id })
-      .update({
-        sold: trx.raw('sold - 1'),
-        unsold_units: trx.raw(`CASE WHEN status = 'settled' THEN unsold_units + 1 ELSE unsold_units END`),
-        updated_at: trx.fn.now(),
-      })
-      .returning(['status'])) as { status: SaleStatus }[];
-    return { saleId: row.sale_id, userId: row.user_id, settled: sale?.status === 'settled' };
+    const settled = sale.status === 'settled';
+    if (settled) await trx('flash_sales').where({ id: purchase.sale_id }).update({ unsold_units: trx.raw('unsold_units + 1'), updated_at: trx.fn.now() });
+    return { saleId: purchase.sale_id, userId: row.user_id, slot: row.slot, settled };
   }
 
   /**
-   * Ends every active sale whose end (plus `graceMs`) has passed: no purchase can commit after this
-   * (recordPurchase requires status active), and the units not sold become owed to inventory.
+   * Ends every active sale whose end (plus `graceMs`) has passed. Per sale, one transaction: FOR UPDATE
+   * waits for purchases in flight (they hold key-share locks) and keeps new ones out, then the live
+   * purchases are counted (a fresh snapshot) and the rest is owed back to inventory.
    */
   async settleEnded(now: Date, graceMs: number): Promise<Sale[]> {
-    const rows = await this.knex('flash_sales')
+    const due = (await this.knex('flash_sales')
       .where({ status: 'active' })
       .where('ends_at', '<=', new Date(now.getTime() - graceMs))
-      .update({ status: 'settled', unsold_units: this.knex.raw('stock - sold'), settled_at: this.knex.fn.now(), updated_at: this.knex.fn.now() })
-      .returning(SALE_COLUMNS);
-    return (rows as unknown as SaleRow[]).map(toSale);
+      .limit(100)
+      .pluck('id')) as string[];
+    const settled: Sale[] = [];
+    for (const id of due) {
+      const sale = await this.knex.transaction(async (trx) => {
+        const locked = (await trx('flash_sales').select('status').where({ id }).forUpdate().first()) as { status: SaleStatus } | undefined;
+        if (locked?.status !== 'active') return undefined;
+        const [{ n }] = (await trx('purchases').where({ sale_id: id }).whereNot({ status: 'failed' }).count({ n: '*' })) as [{ n: string }];
+        const [row] = await trx('flash_sales')
+          .where({ id })
+          .update({ status: 'settled', unsold_units: trx.raw('stock - ?', [Number(n)]), settled_at: trx.fn.now(), updated_at: trx.fn.now() })
+          .returning(SALE_COLUMNS);
+        return toSale(row as unknown as SaleRow);
+      });
+      if (sale) settled.push(sale);
+    }
+    return settled;
   }
 
   /** Settled sales with units inventory has not confirmed taking back yet. */
@@ -270,11 +296,11 @@ export class SaleStore {
     return (rows as unknown as SaleRow[]).map(toSale);
   }
 
-  /** Which of these users hold a purchase of the sale (to tell stale Redis holds from committed ones). */
-  async buyersAmong(saleId: string, userIds: string[]): Promise<Set<string>> {
-    if (userIds.length === 0) return new Set();
-    const rows = (await this.knex('purchases').where({ sale_id: saleId }).whereIn('user_id', userIds).pluck('user_id')) as string[];
-    return new Set(rows);
+  /** The slot of each of these users' purchase in the sale, if any (to tell stale Redis holds from committed ones). */
+  async purchaseSlots(saleId: string, userIds: string[]): Promise<Map<string, number>> {
+    if (userIds.length === 0) return new Map();
+    const rows = (await this.knex('purchases').where({ sale_id: saleId }).whereIn('user_id', userIds).select('user_id', 'slot')) as { user_id: string; slot: number }[];
+    return new Map(rows.map((r) => [r.user_id, r.slot]));
   }
 
   /** Active sales (for the remaining-units gauge and hold reconciliation). */

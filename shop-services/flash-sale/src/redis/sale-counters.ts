@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LOAD_LUA, PURCHASE_CODES, PURCHASE_LUA, RELEASE_LUA, SOLD_OUT_LUA } from './scripts.js';
+import { LOAD_LUA, PURCHASE_CODES, PURCHASE_LUA, RELEASE_LUA } from './scripts.js';
 
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -24,74 +24,78 @@ const OUTCOME_BY_CODE = new Map<number, PurchaseOutcome>([
   [PURCHASE_CODES.alreadyPurchased, 'already_purchased'],
 ]);
 
-export type ReleaseMode = 'hold' | 'hold-keep-buyer' | 'unit';
+export type ReleaseMode = 'hold' | 'hold-keep-buyer' | 'hold-slot-taken' | 'unit';
 
 export interface LoadInput {
-  remaining: number;
   stock: number;
   startsAt: Date;
   endsAt: Date;
+  /** Slots not owned by a purchase (failed purchases free theirs). */
+  freeSlots: readonly number[];
   buyers: readonly string[];
+}
+
+export interface Hold {
+  userId: string;
+  slot: number;
 }
 
 /** Keys are kept a day past the sale's end, then Redis drops them. */
 const KEY_LIFETIME_AFTER_END_MS = 24 * 3600 * 1000;
-const SADD_CHUNK = 5000;
 
-/** A sale's live counters in Redis: remaining units, the buyer set and the holds not yet committed. */
+/** A sale's live counters in Redis: free unit slots, the buyer set, and the holds not yet committed. */
 export class SaleCounters {
   private readonly purchaseScript: ScriptFn;
   private readonly loadScript: ScriptFn;
   private readonly releaseScript: ScriptFn;
-  private readonly soldOutScript: ScriptFn;
 
   constructor(
     readonly redis: Redis,
     readonly prefix: string,
   ) {
-    this.purchaseScript = defineScript(redis, 'flashSalePurchase', PURCHASE_LUA, 3);
-    this.loadScript = defineScript(redis, 'flashSaleLoad', LOAD_LUA, 3);
-    this.releaseScript = defineScript(redis, 'flashSaleRelease', RELEASE_LUA, 3);
-    this.soldOutScript = defineScript(redis, 'flashSaleSoldOut', SOLD_OUT_LUA, 3);
+    this.purchaseScript = defineScript(redis, 'flashSalePurchase', PURCHASE_LUA, 4);
+    this.loadScript = defineScript(redis, 'flashSaleLoad', LOAD_LUA, 4);
+    this.releaseScript = defineScript(redis, 'flashSaleRelease', RELEASE_LUA, 4);
   }
 
-  /** [state, buyers, holds] of a sale; one hash tag so they live on one cluster slot. */
-  keys(saleId: string): [string, string, string] {
+  /** [state, free slots, buyers, holds] of a sale; one hash tag so they live on one cluster slot. */
+  keys(saleId: string): [string, string, string, string] {
     const base = `${this.prefix}{sale:${saleId}}`;
-    return [`${base}:state`, `${base}:buyers`, `${base}:holds`];
+    return [`${base}:state`, `${base}:free`, `${base}:buyers`, `${base}:holds`];
   }
 
-  async purchase(saleId: string, userId: string): Promise<{ outcome: PurchaseOutcome; remaining: number }> {
-    const [code, remaining] = (await this.purchaseScript(...this.keys(saleId), userId)) as [number, number];
+  async purchase(saleId: string, userId: string): Promise<{ outcome: PurchaseOutcome; remaining: number; slot: number }> {
+    const [code, remaining, slot] = (await this.purchaseScript(...this.keys(saleId), userId)) as [number, number, number];
     const outcome = OUTCOME_BY_CODE.get(code);
     if (!outcome) throw new Error(`flash-sale purchase script answered an unknown code ${code}`);
-    return { outcome, remaining };
+    return { outcome, remaining, slot };
   }
 
   /** Loads the counters unless present. Returns true when this call loaded them. */
   async load(saleId: string, input: LoadInput): Promise<boolean> {
-    const [state, buyers, holds] = this.keys(saleId);
     const expireAt = input.endsAt.getTime() + KEY_LIFETIME_AFTER_END_MS;
-    for (let i = 0; i < input.buyers.length; i += SADD_CHUNK) await this.redis.sadd(buyers, ...input.buyers.slice(i, i + SADD_CHUNK));
-    const loaded = await this.loadScript(state, buyers, holds, Math.max(0, input.remaining), input.stock, input.startsAt.getTime(), input.endsAt.getTime(), expireAt);
-    await this.redis.pexpireat(holds, expireAt);
+    const loaded = await this.loadScript(
+      ...this.keys(saleId),
+      input.stock,
+      input.startsAt.getTime(),
+      input.endsAt.getTime(),
+      expireAt,
+      input.freeSlots.length,
+      ...input.freeSlots,
+      ...input.buyers,
+    );
     return loaded === 1;
   }
 
   /** The purchase committed in Postgres: its hold is settled. */
-  async commitHold(saleId: string, userId: string): Promise<void> {
-    const [, , holds] = this.keys(saleId);
-    await this.redis.zrem(holds, userId);
+  async commitHold(saleId: string, hold: Hold): Promise<void> {
+    await this.redis.zrem(this.keys(saleId)[3], `${hold.slot}:${hold.userId}`);
   }
 
-  /** Gives a unit back (see RELEASE_LUA). Returns remaining after, or undefined when nothing changed. */
-  async release(saleId: string, userId: string, mode: ReleaseMode): Promise<number | undefined> {
-    const r = (await this.releaseScript(...this.keys(saleId), userId, mode)) as number;
+  /** See RELEASE_LUA. Returns remaining after, or undefined when nothing changed. */
+  async release(saleId: string, hold: Hold, mode: ReleaseMode): Promise<number | undefined> {
+    const r = (await this.releaseScript(...this.keys(saleId), hold.userId, hold.slot, mode)) as number;
     return r < 0 ? undefined : r;
-  }
-
-  async markSoldOut(saleId: string): Promise<void> {
-    await this.soldOutScript(...this.keys(saleId));
   }
 
   /** Remaining units of loaded sales (undefined where not loaded), one round trip. */
@@ -103,9 +107,12 @@ export class SaleCounters {
     return replies.map(([err, v]) => (err || v == null ? undefined : Number(v)));
   }
 
-  /** Users whose hold is older than `before` (ms since epoch): their request may have died. */
-  async holdsOlderThan(saleId: string, before: number, limit = 500): Promise<string[]> {
-    const [, , holds] = this.keys(saleId);
-    return this.redis.zrangebyscore(holds, '-inf', `(${before}`, 'LIMIT', 0, limit);
+  /** Holds taken before `before` (ms since epoch): their request may have died. */
+  async holdsOlderThan(saleId: string, before: number, limit = 500): Promise<Hold[]> {
+    const members = await this.redis.zrangebyscore(this.keys(saleId)[3], '-inf', `(${before}`, 'LIMIT', 0, limit);
+    return members.map((m) => {
+      const i = m.indexOf(':');
+      return { slot: Number(m.slice(0, i)), userId: m.slice(i + 1) };
+    });
   }
 }
