@@ -27,6 +27,8 @@ test('one trace links client → server (route name) → producer → consumer �
   const called = await app.message<{ status?: number; error?: string }>((m) => m.type === 'called', 'HTTP call done');
   t.is(called.status, 202, called.error);
   await app.message((m) => m.type === 'processed', 'message consumed');
+  app.child.send({ type: 'call-refused' });
+  const { port: closedPort } = await app.message<{ port: number }>((m) => m.type === 'refused', 'refused call done');
 
   // graceful shutdown flushes the batch processor: every span is at the receiver after exit
   app.child.kill('SIGTERM');
@@ -52,6 +54,18 @@ test('one trace links client → server (route name) → producer → consumer �
 
   const client = parentOf(server);
   t.is(client?.kind, 'client', 'server span is the child of the fetch client span');
+  t.is(client?.scope.name, '@lantern/sdk/undici');
+  t.is(client?.name, 'POST');
+  t.is(client?.attributes['http.request.method'], 'POST');
+  t.is(client?.attributes['url.full'], `http://127.0.0.1:${port}/orders/o-42`);
+  t.is(client?.attributes['server.address'], '127.0.0.1');
+  t.is(client?.attributes['server.port'], port);
+  t.is(client?.attributes['http.response.status_code'], 202);
+  const refused = spans.find((s) => s.attributes['url.full'] === `http://127.0.0.1:${closedPort}/refused`);
+  t.is(refused?.kind, 'client');
+  t.is(refused?.status.code, 'error', 'a request without an answer is an error');
+  t.truthy(refused?.attributes['error.type']);
+  t.truthy(refused?.events.find((e) => e.name === 'exception'));
 
   const producer = trace.find((s) => s.kind === 'producer');
   t.truthy(producer, 'kafka producer span');

@@ -49,6 +49,38 @@ export function fullJitterDelay(
   return Math.floor(random() * cap);
 }
 
+type Parsed = z.output<typeof schema>;
+
+const positive = (v: unknown, max = Number.POSITIVE_INFINITY) => typeof v === 'number' && v > 0 && v <= max && Number.isFinite(v);
+
+/**
+ * The options with defaults, checked by hand when they are plainly valid: retry() wraps every
+ * service-to-service call, and a zod parse per call was a visible share of it. Anything unusual
+ * goes through the schema, which names the bad key.
+ */
+function options(o: RetryOptions): Parsed {
+  const ok =
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.name === 'string' &&
+    o.name.length >= 1 &&
+    o.name.length <= 100 &&
+    (o.maxAttempts === undefined || (Number.isInteger(o.maxAttempts) && positive(o.maxAttempts, 100))) &&
+    (o.baseDelayMs === undefined || positive(o.baseDelayMs)) &&
+    (o.maxDelayMs === undefined || positive(o.maxDelayMs)) &&
+    (o.isRetryable === undefined || typeof o.isRetryable === 'function') &&
+    (o.signal === undefined || o.signal instanceof AbortSignal);
+  if (!ok) return parseOptions(schema, o, 'retry');
+  return {
+    name: o.name,
+    maxAttempts: o.maxAttempts ?? 3,
+    baseDelayMs: o.baseDelayMs ?? 100,
+    maxDelayMs: o.maxDelayMs ?? 5000,
+    isRetryable: o.isRetryable ?? isRetryableError,
+    ...(o.signal !== undefined ? { signal: o.signal } : {}),
+  };
+}
+
 /**
  * Calls `fn` until it succeeds, a non-retryable error is thrown, or `maxAttempts` calls were made;
  * then throws the last error unchanged. Backoff is exponential with full jitter. Every attempt is
@@ -59,23 +91,31 @@ export function fullJitterDelay(
  * a timer the signal cannot cancel, so an aborted caller waited (and kept the process alive) for
  * up to maxDelayMs. Here the sleep is abortable.
  */
-export async function retry<T>(fn: (ctx: RetryContext) => Promise<T>, options: RetryOptions): Promise<T> {
-  const opts = parseOptions(schema, options, 'retry');
+export async function retry<T>(fn: (ctx: RetryContext) => Promise<T>, retryOptions: RetryOptions): Promise<T> {
+  const opts = options(retryOptions);
   const { name, maxAttempts } = opts;
-  const signal = opts.signal ?? new AbortController().signal;
+  const signal = opts.signal;
+  // without a caller's signal, fn gets a never-aborted one, made only if fn asks for it
+  let own: AbortSignal | undefined;
+  const ctxSignal = () => signal ?? (own ??= new AbortController().signal);
   const attempts = metrics.retryAttempts();
   for (let attempt = 1; ; attempt++) {
-    signal.throwIfAborted();
+    signal?.throwIfAborted();
     let error: unknown;
     try {
-      const value = await fn({ attempt, signal });
+      const value = await fn({
+        attempt,
+        get signal() {
+          return ctxSignal();
+        },
+      });
       attempts.inc({ name, outcome: 'success' });
       return value;
     } catch (err) {
       error = err;
     }
     // Aborted mid-attempt: the caller asked to stop, so report that rather than the side effect.
-    if (signal.aborted) {
+    if (signal?.aborted) {
       attempts.inc({ name, outcome: 'aborted' });
       throw signal.reason;
     }
@@ -98,8 +138,10 @@ export async function retry<T>(fn: (ctx: RetryContext) => Promise<T>, options: R
       'retry.error': describeError(error),
     });
     // An abort during the sleep clears the timer and rejects at once, with the caller's reason.
-    await sleep(delayMs, undefined, { signal }).catch(() => {
-      throw signal.reason;
-    });
+    if (signal === undefined) await sleep(delayMs);
+    else
+      await sleep(delayMs, undefined, { signal }).catch(() => {
+        throw signal.reason;
+      });
   }
 }

@@ -1,4 +1,3 @@
-import { TimeoutStrategy, timeout as cockatielTimeout } from 'cockatiel';
 import { z } from 'zod';
 import { abortSignal, parseOptions, positiveNumber, toolName } from './config.js';
 import { TimeoutError } from './errors.js';
@@ -11,6 +10,13 @@ export interface WithTimeoutOptions {
 
 const schema = z.object({ ms: positiveNumber.max(2 ** 31 - 1), name: toolName, signal: abortSignal.optional() });
 
+/** The arguments are checked on every call, so the common valid case must not cost a zod parse. */
+function valid(ms: number, name: string, signal: AbortSignal | undefined): boolean {
+  return (
+    typeof ms === 'number' && ms > 0 && ms <= 2 ** 31 - 1 && typeof name === 'string' && name.length >= 1 && name.length <= 100 && (signal === undefined || signal instanceof AbortSignal)
+  );
+}
+
 /**
  * Runs `fn` with a deadline. On expiry the signal given to `fn` is aborted (so a fetch/query using
  * it is cancelled) and the call rejects with {@link TimeoutError} at once, even if `fn` ignores the
@@ -18,30 +24,60 @@ const schema = z.object({ ms: positiveNumber.max(2 ** 31 - 1), name: toolName, s
  *
  * On success the signal is left un-aborted, so a returned stream (e.g. a fetch Response body)
  * can still be read after withTimeout resolves.
+ *
+ * One AbortController and one timer per call (it sits on every service-to-service request): no
+ * policy objects, event emitters or listeners on shared signals.
  */
-export async function withTimeout<T>(
-  fn: (signal: AbortSignal) => Promise<T>,
-  ms: number,
-  name: string,
-  options: WithTimeoutOptions = {},
-): Promise<T> {
-  const { signal: parent } = parseOptions(schema, { ms, name, signal: options.signal }, 'withTimeout');
-  parent?.throwIfAborted();
-  // Aggressive: reject at the deadline rather than waiting for fn to notice the abort.
-  const policy = cockatielTimeout(ms, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
-  let expired = false;
-  // onTimeout fires when the inner signal aborts: the deadline, or the parent signal.
-  policy.onTimeout(() => {
-    if (parent?.aborted) return;
-    expired = true;
-    metrics.timeouts().inc({ name });
-    spanEvent('resilience.timeout', { 'resilience.name': name, 'timeout.ms': ms });
+export function withTimeout<T>(fn: (signal: AbortSignal) => Promise<T>, ms: number, name: string, options: WithTimeoutOptions = {}): Promise<T> {
+  const parent = options.signal;
+  if (!valid(ms, name, parent)) parseOptions(schema, { ms, name, signal: parent }, 'withTimeout');
+  if (parent?.aborted) return Promise.reject(parent.reason);
+  const controller = new AbortController();
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const onParentAbort = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      controller.abort(parent!.reason);
+      reject(parent!.reason);
+    };
+    // runs in the caller's async context, so the span event lands on the caller's span
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      parent?.removeEventListener('abort', onParentAbort);
+      metrics.timeouts().inc({ name });
+      spanEvent('resilience.timeout', { 'resilience.name': name, 'timeout.ms': ms });
+      const err = new TimeoutError(name, ms);
+      controller.abort(err);
+      reject(err);
+    }, ms);
+    parent?.addEventListener('abort', onParentAbort, { once: true });
+    const done = () => {
+      settled = true;
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParentAbort);
+    };
+    let work: Promise<T>;
+    try {
+      work = fn(controller.signal);
+    } catch (err) {
+      done();
+      reject(err);
+      return;
+    }
+    work.then(
+      (value) => {
+        if (settled) return;
+        done();
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        done();
+        reject(err);
+      },
+    );
   });
-  try {
-    return await policy.execute((_ctx, signal) => fn(signal), parent);
-  } catch (err) {
-    if (expired) throw new TimeoutError(name, ms, { cause: err });
-    if (parent?.aborted) throw parent.reason;
-    throw err;
-  }
 }

@@ -6,6 +6,7 @@ import { createSpanExporter } from './exporter.js';
 import { createInstrumentations } from './instrumentations.js';
 import { createResource } from './resource.js';
 import { createSampler } from './sampler.js';
+import { enableUndiciSpans } from './undici-spans.js';
 
 /**
  * For OTEL_TRACES_EXPORTER=none. NodeSDK registers no tracer provider at all when it gets no span
@@ -41,6 +42,8 @@ export function startTracing(config: Config): TracingHandle {
     logRecordProcessors: [],
   });
   sdk.start();
+  // after start(): the client spans' tracer is the provider start() registered
+  enableUndiciSpans();
   let done: Promise<void> | undefined;
   return {
     shutdown() {

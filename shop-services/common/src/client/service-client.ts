@@ -164,6 +164,12 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
           isFailure: () => true,
         });
 
+  // built once: every call of this client shares them
+  const timeoutName = `http:${name}`;
+  const retryBase = { name: `http:${name}`, baseDelayMs: opts.retryBaseDelayMs ?? 50, maxDelayMs: 1_000, isRetryable: isTransient };
+  const retryIdempotent = { ...retryBase, maxAttempts: 1 + (opts.retries ?? 2) };
+  const retryOnce = { ...retryBase, maxAttempts: 1 };
+
   async function attempt<B>(method: ClientMethod, url: URL, ro: RequestOptions<z.ZodType | undefined>, read: (res: UndiciResponse) => Promise<B>): Promise<ServiceResponse<B>> {
     const headers: Record<string, string> = {
       accept: 'application/json',
@@ -176,8 +182,9 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     if (ro.rawJson !== undefined) payload = ro.rawJson;
     else if (ro.body !== undefined) payload = JSON.stringify(ro.body);
     if (payload !== undefined) headers['content-type'] = 'application/json';
-    // the breaker's signal is the timeout's parent: the one signal undici gets aborts on either
-    const run = (signal: AbortSignal) =>
+    // No parent signal for the timeout: the breaker's is never aborted (no caller passes one), and
+    // linking to it would add and remove a listener on one shared signal per call.
+    const run = () =>
       withTimeout(
         async (timeoutSignal) => {
           const res = await undiciRequest(url, { method, headers, body: payload, dispatcher: agent, signal: timeoutSignal });
@@ -186,11 +193,10 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
           return { status: res.statusCode, headers: res.headers, body: await read(res) };
         },
         ro.timeoutMs ?? opts.timeoutMs ?? 2_000,
-        `http:${name}`,
-        { signal },
+        timeoutName,
       );
     // 4xx come back as values, so a client's bad input never trips the breaker
-    return breaker ? breaker.execute(run) : run(new AbortController().signal);
+    return breaker ? breaker.execute(run) : run();
   }
 
   /** Every attempt (retries, breaker, timeout) of one call; failures become UpstreamError. */
@@ -199,13 +205,7 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     for (const [k, v] of Object.entries(ro.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const retryable = IDEMPOTENT.has(method) || Boolean(ro.idempotencyKey);
     try {
-      const res = await retry(() => attempt(method, url, ro, read), {
-        name: `http:${name}`,
-        maxAttempts: retryable ? 1 + (opts.retries ?? 2) : 1,
-        baseDelayMs: opts.retryBaseDelayMs ?? 50,
-        maxDelayMs: 1_000,
-        isRetryable: isTransient,
-      });
+      const res = await retry(() => attempt(method, url, ro, read), retryable ? retryIdempotent : retryOnce);
       return { url, res };
     } catch (err) {
       throw toUpstreamError(name, method, url, err);
