@@ -218,6 +218,31 @@ test('a recording rule writes its series back to Prometheus with the rule labels
   t.is(alertsOf(m, `${metric}:doubled`)?.health, 'ok');
 });
 
+test('a rule reading a recording rule of its group sees this evaluation\'s output; independent rules run side by side', async (t) => {
+  const metric = uniqueName('rt_dep');
+  exporter.set(metric, { shard: 'x' }, 5);
+  await scraped(metric, 5);
+  const { m, sink } = await manager(`groups:
+  - name: dep
+    interval: 1s
+    rules:
+      - record: ${metric}:doubled
+        expr: ${metric} * 2
+      - alert: Doubled_${metric}
+        expr: ${metric}:doubled > 1
+        annotations: { value: '{{ $value }}' }
+      - alert: Plain_${metric}
+        expr: ${metric} > 1
+`);
+  t.teardown(() => m.stop());
+  const first = await waitFor(() => sink.all().find((a) => a.labels.alertname === `Doubled_${metric}`), { what: 'the alert on the recorded series' });
+  t.is(first.annotations?.value, '10');
+  // the recorded series is new: its first sample is this group's first evaluation, and the alert fired in it
+  const series = await waitFor(async () => (await promQuery(`${metric}:doubled[5m]`))[0] as unknown as { values: [number, string][] } | undefined, { what: 'recorded samples' });
+  t.is(Math.round(series.values[0]![0] * 1000), first.startsAt!.getTime(), 'fired in the evaluation that first recorded the series');
+  t.truthy(sink.all().find((a) => a.labels.alertname === `Plain_${metric}`));
+});
+
 test('a query error marks the rule unhealthy, counts it and keeps its firing alerts (no resolve)', async (t) => {
   const metric = uniqueName('rt_err');
   const alert = `Err_${metric}`;

@@ -7,7 +7,8 @@ import type { RuleDefinition } from '../config/rule-files.js';
 import { fingerprint, type LabelSet } from '../model/labels.js';
 import type { QuerySample } from './prometheus-query.js';
 import type { SeriesSample } from './remote-write.js';
-import { expandAlertTemplate } from './template/prometheus-funcs.js';
+import type { GoStruct } from './template/go-value.js';
+import { type AlertTemplate, alertTemplateData, compileAlertTemplate } from './template/prometheus-funcs.js';
 
 export type AlertState = 'inactive' | 'pending' | 'firing';
 
@@ -53,11 +54,17 @@ export class AlertingRule {
   lastError = '';
   lastEvaluation?: Date;
   evaluationTimeMs = 0;
+  /** The label and annotation templates, parsed once. */
+  private readonly labelTemplates: [string, AlertTemplate][];
+  private readonly annotationTemplates: [string, AlertTemplate][];
 
   constructor(
     readonly def: RuleDefinition,
     private readonly tmpl: TemplateContext,
-  ) {}
+  ) {
+    this.labelTemplates = Object.entries(def.labels).map(([k, v]) => [k, compileAlertTemplate(def.name, v)]);
+    this.annotationTemplates = Object.entries(def.annotations).map(([k, v]) => [k, compileAlertTemplate(def.name, v)]);
+  }
 
   get name(): string {
     return this.def.name;
@@ -69,22 +76,17 @@ export class AlertingRule {
     for (const s of result) {
       const { __name__: _drop, ...seriesLabels } = s.labels;
       void _drop;
-      const data = { labels: s.labels, externalLabels: this.tmpl.externalLabels, externalURL: this.tmpl.externalURL, value: s.value };
-      const expand = (text: string): string => {
-        const out = expandAlertTemplate(this.name, text, data, ts);
-        if (out.error) this.tmpl.onTemplateError?.(this.name, out.error);
-        return out.result;
-      };
+      const data = alertTemplateData({ labels: s.labels, externalLabels: this.tmpl.externalLabels, externalURL: this.tmpl.externalURL, value: s.value });
       const labels: LabelSet = { ...seriesLabels };
-      for (const [k, v] of Object.entries(this.def.labels)) {
-        const x = expand(v);
+      for (const [k, t] of this.labelTemplates) {
+        const x = this.expand(t, data, ts);
         // labels.Builder.Set with an empty value deletes the label
         if (x === '') delete labels[k];
         else labels[k] = x;
       }
       labels.alertname = this.name;
       const annotations: LabelSet = {};
-      for (const [k, v] of Object.entries(this.def.annotations)) annotations[k] = expand(v);
+      for (const [k, t] of this.annotationTemplates) annotations[k] = this.expand(t, data, ts);
       const fp = fingerprint(labels);
       if (fresh.has(fp)) throw new RuleEvalError('vector contains metrics with the same labelset after applying alert labels');
       fresh.set(fp, { labels, annotations, activeAt: ts, state: 'pending', value: s.value });
@@ -133,8 +135,9 @@ export class AlertingRule {
       }
       if (this.restored) {
         const sampleTs = t - queryOffsetMs;
-        out.push({ labels: { ...a.labels, __name__: 'ALERTS', alertname: this.name, alertstate: a.state }, value: 1, timestampMs: sampleTs });
-        out.push({ labels: { ...a.labels, __name__: 'ALERTS_FOR_STATE', alertname: this.name }, value: Math.floor(ms(a.activeAt) / 1000), timestampMs: sampleTs });
+        // keys: the alert's fingerprint names both series (their labels are the alert's plus these)
+        out.push({ labels: { ...a.labels, __name__: 'ALERTS', alertname: this.name, alertstate: a.state }, key: `ALERTS\xff${fp}\xff${a.state}`, value: 1, timestampMs: sampleTs });
+        out.push({ labels: { ...a.labels, __name__: 'ALERTS_FOR_STATE', alertname: this.name }, key: `ALERTS_FOR_STATE\xff${fp}`, value: Math.floor(ms(a.activeAt) / 1000), timestampMs: sampleTs });
       }
     }
     if (limit > 0 && numActivePending > limit) {
@@ -142,6 +145,12 @@ export class AlertingRule {
       throw new RuleEvalError(`exceeded limit of ${limit} with ${numActivePending} alerts`);
     }
     return out;
+  }
+
+  private expand(t: AlertTemplate, data: GoStruct, ts: Date): string {
+    const out = t.expand(data, ts);
+    if (out.error) this.tmpl.onTemplateError?.(this.name, out.error);
+    return out.result;
   }
 
   /** Alerts due for sending at `ts` (Alert.needsSending); marks them sent and sets ValidUntil. */

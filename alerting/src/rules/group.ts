@@ -1,7 +1,8 @@
 // A rule group on its interval (rules/group.go): evaluations are slotted at a per-group offset (a hash of
-// file and name) so groups do not all query at once; rules run in order; each alerting rule's due alerts go
-// to the sink after its evaluation; result series (ALERTS, ALERTS_FOR_STATE, recordings) are written through
-// remote write with stale markers for series that disappeared. On a fresh start the group evaluates twice,
+// file and name) so groups do not all query at once; rules that do not read each other's output run side by
+// side, the others in order (Prometheus's concurrent rule evaluation, rules/dependencies.ts); the due alerts
+// go to the sink after the evaluation; result series (ALERTS, ALERTS_FOR_STATE, recordings) are written
+// through remote write with stale markers for series that disappeared, a rule's before any rule reading it runs. On a fresh start the group evaluates twice,
 // then restores `for` state from ALERTS_FOR_STATE (RestoreForState: outage tolerance, grace period).
 import type { Logger } from 'pino';
 import type { RuleGroupDefinition } from '../config/rule-files.js';
@@ -10,6 +11,7 @@ import type { Clock } from '../model/clock.js';
 import { fingerprint, type LabelSet } from '../model/labels.js';
 import type { AlertSink } from '../model/stores.js';
 import { AlertingRule, type RuleAlert } from './alerting-rule.js';
+import { buildDependencyMap, evaluationBatches } from './dependencies.js';
 import type { PrometheusQuerier } from './prometheus-query.js';
 import { RecordingRule } from './recording-rule.js';
 import { type RemoteWriter, type SeriesSample, staleNaN } from './remote-write.js';
@@ -39,6 +41,15 @@ export interface GroupContext {
 
 export type Rule = AlertingRule | RecordingRule;
 
+interface RuleResult {
+  sends: PostableAlert[];
+  writes: SeriesSample[];
+}
+
+/** The samples of the given rules' results, in rule order. */
+const samplesOf = (results: readonly (RuleResult | undefined)[], indexes: number[]): SeriesSample[] =>
+  [...indexes].sort((a, b) => a - b).flatMap((i) => results[i]?.writes ?? []);
+
 /** FNV-1a 64 of "file;name", the slot offset (Prometheus hashes the same two labels). */
 function groupHash(file: string, name: string): bigint {
   return BigInt('0x' + fingerprint({ file, name }));
@@ -55,6 +66,10 @@ export class RuleGroup {
   private running?: Promise<void>;
   private stopped = true;
   shouldRestore = true;
+  /** Evaluation order: batches of rule indexes that may run side by side. */
+  private readonly batches: number[][];
+  /** Rules whose output a later rule of the group reads: their samples are written before that rule runs. */
+  private readonly hasDependents: Set<number>;
 
   constructor(
     readonly def: RuleGroupDefinition,
@@ -72,6 +87,10 @@ export class RuleGroup {
           })
         : new RecordingRule(withGroupLabels);
     });
+    const refs = def.rules.map((r) => ({ kind: r.kind, name: r.name, expr: r.expr }));
+    const deps = buildDependencyMap(refs);
+    this.batches = evaluationBatches(refs, deps);
+    this.hasDependents = new Set(deps ? [...deps].filter(([, d]) => d.length > 0).map(([i]) => i) : this.rules.map((_, i) => i));
   }
 
   get key(): string {
@@ -151,48 +170,67 @@ export class RuleGroup {
     await this.running;
   }
 
-  /** One evaluation of every rule at `ts` (Group.Eval). */
+  /**
+   * One evaluation of every rule at `ts` (Group.Eval). Rules run batch by batch (rules/dependencies.ts): the
+   * rules of a batch side by side, a rule that reads another rule's output after that rule's samples are
+   * written, so it sees this evaluation's values as in Prometheus. Alerts go to the sink in rule order.
+   */
   async evaluate(ts: Date): Promise<void> {
     const started = performance.now();
     const offset = this.def.queryOffsetMs ?? 0;
-    const writes: SeriesSample[] = [];
-    const sends: PostableAlert[] = [];
-    for (const [i, rule] of this.rules.entries()) {
-      const ruleStart = performance.now();
-      this.ctx.metrics.evaluation(this.key);
-      let vector: SeriesSample[];
-      try {
-        const result = await this.ctx.querier.instant(rule.def.expr, new Date(ts.getTime() - offset));
-        vector = rule.eval(result, ts, this.def.limit, offset);
-      } catch (e) {
-        // keep the alerts as they were: an outage of the query path must not resolve them
-        rule.health = 'err';
-        rule.lastError = (e as Error).message;
-        this.ctx.metrics.failure(this.key);
-        this.ctx.logger.warn({ group: this.def.name, rule: rule.name, err: rule.lastError }, 'evaluating rule failed');
-        rule.evaluationTimeMs = performance.now() - ruleStart;
-        rule.lastEvaluation = ts;
-        continue;
+    const results: (RuleResult | undefined)[] = new Array(this.rules.length);
+    let unwritten: number[] = [];
+    for (const batch of this.batches) {
+      await Promise.all(batch.map(async (i) => (results[i] = await this.evaluateRule(i, ts, offset))));
+      unwritten.push(...batch);
+      if (batch.some((i) => this.hasDependents.has(i))) {
+        await this.write(samplesOf(results, unwritten));
+        unwritten = [];
       }
-      rule.health = 'ok';
-      rule.lastError = '';
-      if (rule instanceof AlertingRule) {
-        for (const a of rule.alertsToSend(ts, this.ctx.resendDelayMs, this.intervalMs)) sends.push(this.toPostable(rule, a));
-      }
-      const returned = new Map<string, LabelSet>();
-      for (const s of vector) returned.set(fingerprint(s.labels), s.labels);
-      for (const [fp, labels] of this.previous.get(i) ?? []) {
-        if (!returned.has(fp)) writes.push({ labels, value: staleNaN(), timestampMs: ts.getTime() - offset });
-      }
-      this.previous.set(i, returned);
-      writes.push(...vector);
-      rule.evaluationTimeMs = performance.now() - ruleStart;
-      rule.lastEvaluation = ts;
     }
-    await Promise.all([this.send(sends), this.write(writes)]);
+    const sends = results.flatMap((r) => r?.sends ?? []);
+    await Promise.all([this.send(sends), this.write(samplesOf(results, unwritten))]);
     this.evaluationTimeMs = performance.now() - started;
     this.lastEvaluation = ts;
     this.ctx.metrics.lastDuration(this.key, this.evaluationTimeMs / 1000);
+  }
+
+  /** One rule: query, state machine, due alerts and the samples to write (stale markers included). */
+  private async evaluateRule(i: number, ts: Date, offset: number): Promise<RuleResult | undefined> {
+    const rule = this.rules[i]!;
+    const ruleStart = performance.now();
+    this.ctx.metrics.evaluation(this.key);
+    let vector: SeriesSample[];
+    try {
+      const result = await this.ctx.querier.instant(rule.def.expr, new Date(ts.getTime() - offset));
+      vector = rule.eval(result, ts, this.def.limit, offset);
+    } catch (e) {
+      // keep the alerts as they were: an outage of the query path must not resolve them
+      rule.health = 'err';
+      rule.lastError = (e as Error).message;
+      this.ctx.metrics.failure(this.key);
+      this.ctx.logger.warn({ group: this.def.name, rule: rule.name, err: rule.lastError }, 'evaluating rule failed');
+      rule.evaluationTimeMs = performance.now() - ruleStart;
+      rule.lastEvaluation = ts;
+      return undefined;
+    }
+    rule.health = 'ok';
+    rule.lastError = '';
+    const sends: PostableAlert[] = [];
+    if (rule instanceof AlertingRule) {
+      for (const a of rule.alertsToSend(ts, this.ctx.resendDelayMs, this.intervalMs)) sends.push(this.toPostable(rule, a));
+    }
+    const writes: SeriesSample[] = [];
+    const returned = new Map<string, LabelSet>();
+    for (const s of vector) returned.set(s.key ?? fingerprint(s.labels), s.labels);
+    for (const [fp, labels] of this.previous.get(i) ?? []) {
+      if (!returned.has(fp)) writes.push({ labels, value: staleNaN(), timestampMs: ts.getTime() - offset });
+    }
+    this.previous.set(i, returned);
+    for (const s of vector) writes.push(s);
+    rule.evaluationTimeMs = performance.now() - ruleStart;
+    rule.lastEvaluation = ts;
+    return { sends, writes };
   }
 
   /** Prometheus's notifier payload: startsAt=FiredAt, endsAt=ResolvedAt or ValidUntil, external labels added. */

@@ -39,6 +39,12 @@ export interface RuleManagerOptions {
   forGracePeriodMs?: number;
   /** Per query. Default 30s. */
   queryTimeoutMs?: number;
+  /**
+   * Queries in flight at most, across all groups (the connections to Prometheus). Rules of a group that do
+   * not read each other's output are evaluated side by side up to this bound. Default 16; 1 evaluates every
+   * rule one after another.
+   */
+  queryConcurrency?: number;
 }
 
 /** One rule in Prometheus's /api/v1/rules shape. */
@@ -113,7 +119,7 @@ export class RuleManager {
     this.intervalMs = opts.evaluationIntervalMs ?? 60_000;
     const base = opts.prometheusUrl.replace(/\/$/, '');
     this.ctx = {
-      querier: new PrometheusQuerier(base, opts.queryTimeoutMs ?? 30_000),
+      querier: new PrometheusQuerier(base, opts.queryTimeoutMs ?? 30_000, opts.queryConcurrency ?? 16),
       writer: new RemoteWriter({ url: opts.remoteWriteUrl ?? `${base}/api/v1/write` }),
       sink: opts.sink,
       clock: opts.clock ?? systemClock,
@@ -164,6 +170,7 @@ export class RuleManager {
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.groups.map((g) => g.stop()));
+    await this.ctx.querier.close();
   }
 
   /** The groups in Prometheus's GET /api/v1/rules `data.groups` shape. */

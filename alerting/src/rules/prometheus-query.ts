@@ -1,7 +1,9 @@
-// Instant queries against Prometheus's HTTP API (GET /api/v1/query with `time`), as the rule manager's
+// Instant queries against Prometheus's HTTP API (POST /api/v1/query with `time`), as the rule manager's
 // QueryFunc: a vector result is the rule's samples, a scalar becomes one sample without labels (as
-// EngineQueryFunc does), anything else is an error naming what came back.
-import { request } from 'undici';
+// EngineQueryFunc does), anything else is an error naming what came back. Queries share a pool of
+// keep-alive connections whose size bounds how many run at once (Prometheus bounds its concurrent rule
+// evaluations with a semaphore, --rules.max-concurrent-rule-evals).
+import { Agent, request } from 'undici';
 import type { LabelSet } from '../model/labels.js';
 import { parseGoFloat } from './template/go-value.js';
 
@@ -33,21 +35,36 @@ interface ApiResponse {
 const num = (s: string): number => parseGoFloat(s) ?? NaN;
 
 export class PrometheusQuerier {
+  private readonly url: URL;
+  private agent: Agent | undefined;
+
+  /** `connections`: queries in flight at most (more wait for a free connection). */
   constructor(
-    private readonly baseUrl: string,
+    baseUrl: string,
     private readonly timeoutMs = 30_000,
-  ) {}
+    private readonly connections = 16,
+  ) {
+    this.url = new URL('api/v1/query', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  }
+
+  /** Closes the pooled connections; a later query opens new ones. */
+  async close(): Promise<void> {
+    const agent = this.agent;
+    this.agent = undefined;
+    await agent?.close();
+  }
 
   private async call(query: string, at: Date): Promise<{ resultType: string; result: unknown }> {
-    const url = new URL('api/v1/query', this.baseUrl.endsWith('/') ? this.baseUrl : `${this.baseUrl}/`);
+    const url = this.url;
     let res;
     try {
       res = await request(url, {
         method: 'POST',
-        body: new URLSearchParams({ query, time: (at.getTime() / 1000).toFixed(3) }).toString(),
+        body: `query=${encodeURIComponent(query)}&time=${(at.getTime() / 1000).toFixed(3)}`,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
+        dispatcher: (this.agent ??= new Agent({ connections: this.connections, keepAliveTimeout: 30_000 })),
       });
     } catch (e) {
       throw new QueryError(`query ${url.origin}: ${(e as Error).message}`, { cause: e });

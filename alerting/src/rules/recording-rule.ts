@@ -31,7 +31,7 @@ export class RecordingRule {
       const fp = fingerprint(labels);
       if (seen.has(fp)) throw new RuleEvalError('vector contains metrics with the same labelset after applying rule labels');
       seen.add(fp);
-      out.push({ labels, value: s.value, timestampMs: ts.getTime() - queryOffsetMs });
+      out.push({ labels, key: fp, value: s.value, timestampMs: ts.getTime() - queryOffsetMs });
     }
     if (limit > 0 && out.length > limit) throw new RuleEvalError(`exceeded limit of ${limit} with ${out.length} series`);
     return out;

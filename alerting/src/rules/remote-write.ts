@@ -28,6 +28,8 @@ export function staleNaN(): number {
 export interface SeriesSample {
   /** Includes __name__. */
   labels: LabelSet;
+  /** Identifies the series among a rule's output (default: the labels' fingerprint), for stale markers. */
+  key?: string;
   value: number;
   /** Milliseconds since the epoch. */
   timestampMs: number;

@@ -506,10 +506,11 @@ interface State {
 export function parseTemplate(name: string, src: string, funcs: FuncMap): Template {
   const nodes = new Parser(lex(src, name), name, funcs).parseAll();
   let curLine = 1;
-  let curText = '';
+  // the action being executed, named in error messages (its text is built only when one is raised)
+  let curPipe: Pipe | undefined;
 
   const fail = (m: string): never => {
-    throw new TemplateError(`template: ${name}:${curLine}: executing ${JSON.stringify(name)} at <${curText}>: ${m}`);
+    throw new TemplateError(`template: ${name}:${curLine}: executing ${JSON.stringify(name)} at <${curPipe ? pipeText(curPipe) : ''}>: ${m}`);
   };
 
   const field = (recv: GoValue, f: string): GoValue => {
@@ -636,13 +637,13 @@ export function parseTemplate(name: string, src: string, funcs: FuncMap): Templa
       }
       curLine = n.line;
       if (n.t === 'action') {
-        curText = n.pipe.cmds.map((c) => c.args.map(argText).join(' ')).join(' | ');
+        curPipe = n.pipe;
         const v = evalPipe(st, dot, n.pipe);
         if (n.pipe.decl.length === 0) st.out.push(formatValue(v));
         continue;
       }
       const mark = st.vars.length;
-      curText = n.pipe.cmds.map((c) => c.args.map(argText).join(' ')).join(' | ');
+      curPipe = n.pipe;
       if (n.t === 'range') {
         const v = evalCmdsOnly(st, dot, n.pipe);
         const entries: [GoValue, GoValue][] = Array.isArray(v)
@@ -680,6 +681,10 @@ export function parseTemplate(name: string, src: string, funcs: FuncMap): Templa
       return st.out.join('');
     },
   };
+}
+
+function pipeText(p: Pipe): string {
+  return p.cmds.map((c) => c.args.map(argText).join(' ')).join(' | ');
 }
 
 function argText(a: Arg): string {
