@@ -237,15 +237,24 @@ export class Dispatcher {
   private async ingest(alerts: Alert[]): Promise<void> {
     if (!this.leader) return;
     const now = this.clock.now();
+    // Alerts of existing groups go in at once; new groups are created together (their state rows are one
+    // batched INSERT), then take their alerts in the order they came.
+    const fresh = new Map<string, { route: DispatchRoute; labels: Record<string, string>; alerts: Alert[] }>();
     for (const a of alerts) {
       for (const route of this.o.routesFor(a.labels)) {
         const key = route.groupKey(a.labels);
         const existing = this.groups.get(key);
+        const pending = fresh.get(key);
         if (existing) existing.insert(a);
+        else if (pending) pending.alerts.push(a);
         // A new group for an alert that is already resolved would never send anything (AM dedup).
-        else if (!isResolved(a, now)) (await this.groupFor(key, route, route.groupLabels(a.labels), now)).insert(a);
+        else if (!isResolved(a, now)) fresh.set(key, { route, labels: route.groupLabels(a.labels), alerts: [a] });
       }
     }
+    const created = await Promise.all([...fresh].map(([key, f]) => this.groupFor(key, f.route, f.labels, now)));
+    [...fresh.values()].forEach((f, i) => {
+      for (const a of f.alerts) created[i]!.insert(a);
+    });
   }
 
   private async groupFor(key: string, route: DispatchRoute, labels: Record<string, string>, now: Date): Promise<AggregationGroup> {

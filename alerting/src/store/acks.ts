@@ -1,6 +1,8 @@
 // Acknowledgements of aggregation groups (a Lantern extension): an acknowledged group sends no repeats.
+// Every flush reads its group's acknowledgement; the reads of one turn of the event loop are one SELECT.
 import type { Knex } from 'knex';
 import type { AckStore, Acknowledgement } from '../model/stores.js';
+import { batcher } from './batch.js';
 
 interface AckRow {
   group_key: string;
@@ -9,15 +11,20 @@ interface AckRow {
 }
 
 export class PgAckStore implements AckStore {
+  private readonly reads = batcher<string, Acknowledgement | undefined>(async (keys) => {
+    const rows = await this.db<AckRow>('acks').whereIn('group_key', [...new Set(keys)]);
+    const byKey = new Map(rows.map((r) => [r.group_key, { groupKey: r.group_key, by: r.acked_by, at: r.acked_at }]));
+    return keys.map((k) => byKey.get(k));
+  });
+
   constructor(private readonly db: Knex) {}
 
   async ack(groupKey: string, by: string, at: Date): Promise<void> {
     await this.db('acks').insert({ group_key: groupKey, acked_by: by, acked_at: at }).onConflict('group_key').merge();
   }
 
-  async get(groupKey: string): Promise<Acknowledgement | undefined> {
-    const r = await this.db<AckRow>('acks').where({ group_key: groupKey }).first();
-    return r ? { groupKey: r.group_key, by: r.acked_by, at: r.acked_at } : undefined;
+  get(groupKey: string): Promise<Acknowledgement | undefined> {
+    return this.reads.load(groupKey);
   }
 
   async clear(groupKey: string): Promise<void> {

@@ -1,6 +1,9 @@
 // Aggregation-group timer state, so a restarted or newly elected dispatcher resumes a group's timers
 // (group_interval ticks from the last flush, escalation steps already taken) instead of re-waiting or re-sending.
+// Creations and updates of one turn of the event loop are batched (store/batch.ts): a burst of new groups is
+// one INSERT, the flushes of one tick one UPDATE.
 import type { Knex } from 'knex';
+import { batcher } from './batch.js';
 
 export interface GroupState {
   groupKey: string;
@@ -44,7 +47,36 @@ const fromRow = (r: GroupRow): GroupState => ({
   escalationLevel: r.escalation_level,
 });
 
+type Patch = Partial<Omit<GroupState, 'groupKey'>>;
+
+/** The columns a patch sets, with their Postgres types and row values. */
+const COLUMNS: { key: keyof Patch; column: keyof GroupRow; type: string; value: (p: Patch) => string | number | Date | null | undefined }[] = [
+  { key: 'receiver', column: 'receiver', type: 'text', value: (p) => p.receiver },
+  { key: 'createdAt', column: 'created_at', type: 'timestamptz', value: (p) => p.createdAt },
+  { key: 'firstFlushAt', column: 'first_flush_at', type: 'timestamptz', value: (p) => p.firstFlushAt ?? null },
+  { key: 'lastFlushAt', column: 'last_flush_at', type: 'timestamptz', value: (p) => p.lastFlushAt ?? null },
+  { key: 'firstNotifiedAt', column: 'first_notified_at', type: 'timestamptz', value: (p) => p.firstNotifiedAt ?? null },
+  { key: 'escalationLevel', column: 'escalation_level', type: 'integer', value: (p) => p.escalationLevel },
+];
+
+/** The columns a patch sets: a key present with undefined clears a nullable column; receiver, createdAt and escalationLevel are never cleared. */
+const columnsOf = (p: Patch): typeof COLUMNS =>
+  COLUMNS.filter((c) => c.key in p && (p[c.key] !== undefined || (c.key !== 'receiver' && c.key !== 'createdAt' && c.key !== 'escalationLevel')));
+
+const toRow = (s: GroupState): GroupRow => ({
+  group_key: s.groupKey,
+  receiver: s.receiver,
+  created_at: s.createdAt,
+  first_flush_at: s.firstFlushAt ?? null,
+  last_flush_at: s.lastFlushAt ?? null,
+  first_notified_at: s.firstNotifiedAt ?? null,
+  escalation_level: s.escalationLevel,
+});
+
 export class PgGroupStateStore implements GroupStateStore {
+  private readonly creates = batcher<GroupState, GroupState>((states) => this.createMany(states));
+  private readonly updates = batcher<{ groupKey: string; patch: Patch }, void>((items) => this.updateMany(items));
+
   constructor(private readonly db: Knex) {}
 
   async get(groupKey: string): Promise<GroupState | undefined> {
@@ -56,35 +88,53 @@ export class PgGroupStateStore implements GroupStateStore {
     return (await this.db<GroupRow>('aggregation_groups').orderBy('group_key')).map(fromRow);
   }
 
-  async create(s: GroupState): Promise<GroupState> {
-    await this.db('aggregation_groups')
-      .insert({
-        group_key: s.groupKey,
-        receiver: s.receiver,
-        created_at: s.createdAt,
-        first_flush_at: s.firstFlushAt ?? null,
-        last_flush_at: s.lastFlushAt ?? null,
-        first_notified_at: s.firstNotifiedAt ?? null,
-        escalation_level: s.escalationLevel,
-      })
-      .onConflict('group_key')
-      .ignore();
-    return (await this.get(s.groupKey))!;
+  create(s: GroupState): Promise<GroupState> {
+    return this.creates.load(s);
   }
 
-  async update(groupKey: string, p: Partial<Omit<GroupState, 'groupKey'>>): Promise<void> {
-    const row: Partial<GroupRow> = {};
-    if ('receiver' in p && p.receiver !== undefined) row.receiver = p.receiver;
-    if ('createdAt' in p && p.createdAt !== undefined) row.created_at = p.createdAt;
-    if ('firstFlushAt' in p) row.first_flush_at = p.firstFlushAt ?? null;
-    if ('lastFlushAt' in p) row.last_flush_at = p.lastFlushAt ?? null;
-    if ('firstNotifiedAt' in p) row.first_notified_at = p.firstNotifiedAt ?? null;
-    if ('escalationLevel' in p && p.escalationLevel !== undefined) row.escalation_level = p.escalationLevel;
-    if (Object.keys(row).length === 0) return;
-    await this.db('aggregation_groups').where({ group_key: groupKey }).update(row);
+  update(groupKey: string, patch: Patch): Promise<void> {
+    if (columnsOf(patch).length === 0) return Promise.resolve();
+    return this.updates.load({ groupKey, patch });
   }
 
   async delete(groupKey: string): Promise<void> {
     await this.db('aggregation_groups').where({ group_key: groupKey }).delete();
+  }
+
+  /** Inserts the rows that do not exist yet, then reads every one back: an existing row wins. */
+  private async createMany(states: readonly GroupState[]): Promise<GroupState[]> {
+    const first = new Map<string, GroupState>();
+    for (const s of states) if (!first.has(s.groupKey)) first.set(s.groupKey, s);
+    await this.db('aggregation_groups')
+      .insert([...first.values()].map(toRow))
+      .onConflict('group_key')
+      .ignore();
+    const rows = await this.db<GroupRow>('aggregation_groups').whereIn('group_key', [...first.keys()]);
+    const byKey = new Map(rows.map((r) => [r.group_key, fromRow(r)]));
+    return states.map((s) => byKey.get(s.groupKey) ?? s);
+  }
+
+  /**
+   * One UPDATE … FROM json_to_recordset(…) per set of columns: the patches of one group are merged in call order first,
+   * so the result is that of the updates run one after another.
+   */
+  private async updateMany(items: readonly { groupKey: string; patch: Patch }[]): Promise<void[]> {
+    const merged = new Map<string, Patch>();
+    for (const { groupKey, patch } of items) merged.set(groupKey, { ...merged.get(groupKey), ...patch });
+    const byShape = new Map<string, { columns: typeof COLUMNS; rows: [string, Patch][] }>();
+    for (const [groupKey, patch] of merged) {
+      const columns = columnsOf(patch);
+      const shape = columns.map((c) => c.column).join(',');
+      const entry = byShape.get(shape) ?? { columns, rows: [] };
+      entry.rows.push([groupKey, patch]);
+      byShape.set(shape, entry);
+    }
+    for (const { columns, rows } of byShape.values()) {
+      const sets = columns.map((c) => `${c.column} = v.${c.column}`).join(', ');
+      const types = columns.map((c) => `${c.column} ${c.type}`).join(', ');
+      const json = rows.map(([groupKey, p]) => Object.fromEntries([['group_key', groupKey], ...columns.map((c) => [c.column, c.value(p) ?? null])]));
+      await this.db.raw(`UPDATE aggregation_groups AS g SET ${sets} FROM json_to_recordset(?::json) AS v(group_key text, ${types}) WHERE g.group_key = v.group_key`, [JSON.stringify(json)]);
+    }
+    return items.map(() => undefined);
   }
 }

@@ -1,6 +1,9 @@
-// Alertmanager's notification log: the last notification per (group, receiver, integration).
+// Alertmanager's notification log: the last notification per (group, receiver, integration). Reads and
+// writes of one turn of the event loop are batched (store/batch.ts): one SELECT and one UPSERT for every
+// group flushing at that moment.
 import type { Knex } from 'knex';
 import type { NotificationLog, NotificationLogEntry } from '../model/stores.js';
+import { batcher } from './batch.js';
 
 interface NflogRow {
   group_key: string;
@@ -11,27 +14,64 @@ interface NflogRow {
   sent_at: Date;
 }
 
+interface EntryKey {
+  groupKey: string;
+  receiver: string;
+  integration: string;
+}
+
+/** The primary key as one string (group keys never contain NUL). */
+const keyOf = (k: EntryKey): string => `${k.groupKey}\0${k.receiver}\0${k.integration}`;
+
+const fromRow = (r: NflogRow): NotificationLogEntry => ({
+  groupKey: r.group_key,
+  receiver: r.receiver,
+  integration: r.integration,
+  firing: r.firing,
+  resolved: r.resolved,
+  sentAt: r.sent_at,
+});
+
 export class PgNotificationLog implements NotificationLog {
+  private readonly reads = batcher<EntryKey, NotificationLogEntry | undefined>((keys) => this.getMany(keys));
+  private readonly writes = batcher<NotificationLogEntry, void>((entries) => this.logMany(entries));
+
   constructor(private readonly db: Knex) {}
 
-  async get(groupKey: string, receiver: string, integration: string): Promise<NotificationLogEntry | undefined> {
-    const r = await this.db<NflogRow>('nflog').where({ group_key: groupKey, receiver, integration }).first();
-    if (!r) return undefined;
-    return { groupKey: r.group_key, receiver: r.receiver, integration: r.integration, firing: r.firing, resolved: r.resolved, sentAt: r.sent_at };
+  get(groupKey: string, receiver: string, integration: string): Promise<NotificationLogEntry | undefined> {
+    return this.reads.load({ groupKey, receiver, integration });
   }
 
-  async log(e: NotificationLogEntry): Promise<void> {
+  log(e: NotificationLogEntry): Promise<void> {
+    return this.writes.load(e);
+  }
+
+  private async getMany(keys: readonly EntryKey[]): Promise<(NotificationLogEntry | undefined)[]> {
+    const rows = await this.db<NflogRow>('nflog').whereIn(
+      ['group_key', 'receiver', 'integration'],
+      keys.map((k) => [k.groupKey, k.receiver, k.integration]),
+    );
+    const byKey = new Map(rows.map((r) => [keyOf({ groupKey: r.group_key, receiver: r.receiver, integration: r.integration }), fromRow(r)]));
+    return keys.map((k) => byKey.get(keyOf(k)));
+  }
+
+  private async logMany(entries: readonly NotificationLogEntry[]): Promise<void[]> {
+    // one row per key, the last write winning, as the same upserts run one after another would leave it
+    const last = new Map(entries.map((e) => [keyOf(e), e]));
     await this.db('nflog')
-      .insert({
-        group_key: e.groupKey,
-        receiver: e.receiver,
-        integration: e.integration,
-        firing: JSON.stringify(e.firing),
-        resolved: JSON.stringify(e.resolved),
-        sent_at: e.sentAt,
-      })
+      .insert(
+        [...last.values()].map((e) => ({
+          group_key: e.groupKey,
+          receiver: e.receiver,
+          integration: e.integration,
+          firing: JSON.stringify(e.firing),
+          resolved: JSON.stringify(e.resolved),
+          sent_at: e.sentAt,
+        })),
+      )
       .onConflict(['group_key', 'receiver', 'integration'])
       .merge();
+    return entries.map(() => undefined);
   }
 
   /** Drops entries of groups that have been quiet longer than `retentionMs` (AM's nflog retention). */

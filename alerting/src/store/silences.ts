@@ -55,9 +55,16 @@ export function canUpdateInPlace(prev: Silence, next: PostableSilence, now: Date
 const normMatchers = (ms: Matcher[]): Matcher[] => ms.map((m) => ({ name: m.name, value: m.value, isRegex: m.isRegex, isEqual: m.isEqual }));
 
 export class PgSilenceStore implements SilenceStore {
+  /** A list query in flight, and whether this store changed a silence since it started (see list()). */
+  private listing: { rows: Promise<Silence[]>; stale: boolean } | undefined;
+
   constructor(private readonly db: Knex) {}
 
   async upsert(s: PostableSilence, now: Date): Promise<string> {
+    return this.changing(() => this.upsertRow(s, now));
+  }
+
+  private upsertRow(s: PostableSilence, now: Date): Promise<string> {
     return this.db.transaction(async (trx) => {
       let prev: Silence | undefined;
       if (s.id !== undefined && s.id !== '') {
@@ -92,13 +99,43 @@ export class PgSilenceStore implements SilenceStore {
     return row ? fromRow(row) : undefined;
   }
 
-  async list(): Promise<Silence[]> {
-    const rows = await this.db<SilenceRow>('silences').orderBy('starts_at').orderBy('id');
-    return rows.map(fromRow);
+  /**
+   * Every silence. Every flush reads them: callers arriving while a list query is in flight share it (a tick
+   * of 500 groups is one query, not 500), unless this store changed a silence since the query started, so
+   * a silence set here applies to every flush that starts after it was stored. (A silence stored by another
+   * replica is seen by the next query, a lag of one query at most.)
+   */
+  list(): Promise<Silence[]> {
+    if (this.listing && !this.listing.stale) return this.listing.rows;
+    const listing = {
+      stale: false,
+      rows: this.db<SilenceRow>('silences')
+        .orderBy('starts_at')
+        .orderBy('id')
+        .then((rows) => rows.map(fromRow))
+        .finally(() => {
+          if (this.listing === listing) this.listing = undefined;
+        }),
+    };
+    this.listing = listing;
+    return listing.rows;
+  }
+
+  /** Runs a change; list queries in flight from before it ended are not shared any more. */
+  private async changing<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } finally {
+      if (this.listing) this.listing.stale = true;
+    }
   }
 
   /** Expiring an expired silence is a no-op (AM errors; amtool only accepts 200, so idempotent is kinder). */
   async expire(id: string, now: Date): Promise<void> {
+    await this.changing(() => this.expireById(id, now));
+  }
+
+  private async expireById(id: string, now: Date): Promise<void> {
     await this.db.transaction(async (trx) => {
       const row = UUID.test(id) ? await trx<SilenceRow>('silences').where({ id }).forUpdate().first() : undefined;
       if (!row) throw new NotFoundError(`silence ${id} not found`);

@@ -1,5 +1,6 @@
 // One HTTP POST for an integration, with a timeout, classified the way the retry stage needs it:
 // 2xx ok, 429/5xx/network retryable, other 4xx permanent. Messages never contain the URL.
+import { Agent, type Dispatcher, request } from 'undici';
 import { RetryableNotifyError } from '../../model/notification.js';
 import { redactUrl, safeMessage } from './redact.js';
 
@@ -15,29 +16,39 @@ export class PermanentNotifyError extends Error {
 
 export interface PostResult {
   status: number;
-  headers: Headers;
+  headers: { get(name: string): string | null };
   body: string;
 }
 
 /** At most this much of a receiver's answer is read and quoted (a hostile receiver may stream forever). */
 const MAX_BODY = 64 * 1024;
 
-async function readBounded(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
+/**
+ * One pool of keep-alive connections per receiving origin for every integration: after a burst, thousands
+ * of notifications to one webhook reuse a bounded set of connections (the rest wait their turn in the pool)
+ * instead of opening one each.
+ */
+const agent = new Agent({ connections: 32 });
+
+async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size >= MAX_BODY) {
-      await reader.cancel();
-      break;
-    }
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= MAX_BODY) break; // leaving the loop destroys the stream
   }
-  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_BODY);
+  return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8').slice(0, MAX_BODY);
+}
+
+/** The answer's headers, looked up as fetch's Headers would (undici gives lower-case names). */
+function headerGetter(headers: Record<string, string | string[] | undefined>): PostResult['headers'] {
+  return {
+    get(name) {
+      const v = headers[name.toLowerCase()];
+      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+    },
+  };
 }
 
 export interface PostOptions {
@@ -53,28 +64,38 @@ export interface PostOptions {
   what: string;
 }
 
-/** POSTs and returns the answer, whatever its status; throws RetryableNotifyError on network errors and timeouts. */
+/**
+ * POSTs and returns the answer, whatever its status (redirects are not followed: a 3xx is an answer);
+ * throws RetryableNotifyError on network errors and timeouts.
+ */
 export async function post(opts: PostOptions): Promise<PostResult> {
-  const signals = [opts.signal];
-  if (opts.timeoutMs > 0) signals.push(AbortSignal.timeout(opts.timeoutMs));
-  const where = redactUrl(opts.url);
+  // one controller for the caller's signal and the timeout (cheaper than AbortSignal.any + .timeout per request)
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = opts.timeoutMs > 0 ? setTimeout(() => ((timedOut = true), abort.abort()), opts.timeoutMs) : undefined;
+  const onAbort = (): void => abort.abort();
+  if (opts.signal.aborted) abort.abort();
+  else opts.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const res = await fetch(opts.url, {
+    const res = await request(opts.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'lantern-alerting/0.1', ...opts.headers },
       body: opts.body,
-      signal: AbortSignal.any(signals),
-      redirect: 'error',
+      signal: abort.signal,
+      dispatcher: agent,
     });
-    return { status: res.status, headers: res.headers, body: await readBounded(res) };
+    return { status: res.statusCode, headers: headerGetter(res.headers), body: await readBounded(res.body) };
   } catch (err) {
-    const why = (err as Error).name === 'TimeoutError' ? `timed out after ${opts.timeoutMs} ms` : safeMessage(err, [opts.url, ...(opts.secrets ?? [])]);
-    throw new RetryableNotifyError(`${opts.what}: POST ${where} failed: ${why}`);
+    const why = timedOut ? `timed out after ${opts.timeoutMs} ms` : safeMessage(err, [opts.url, ...(opts.secrets ?? [])]);
+    throw new RetryableNotifyError(`${opts.what}: POST ${redactUrl(opts.url)} failed: ${why}`);
+  } finally {
+    clearTimeout(timer);
+    opts.signal.removeEventListener('abort', onAbort);
   }
 }
 
 /** Retry-After in seconds (Slack, RFC 9110) or an HTTP date → ms; undefined when absent or invalid. */
-export function retryAfterMs(headers: Headers, now: Date): number | undefined {
+export function retryAfterMs(headers: PostResult['headers'], now: Date): number | undefined {
   const v = headers.get('retry-after')?.trim();
   if (!v) return undefined;
   if (/^\d{1,7}$/.test(v)) return Number(v) * 1000;
