@@ -5,9 +5,8 @@ import { InvalidEventDataError } from '../events/errors.js';
 import { SHOP_EVENTS, type ShopEventType, type ShopEventData } from '../events/shop-events.js';
 import { captureTraceHeaders } from '../events/trace-context.js';
 import { OUTBOX_TABLE } from './migrations.js';
+import { wakeRelays } from './wake.js';
 
-/** Postgres channel the relays LISTEN on; the payload is the schema that got new rows. */
-export const OUTBOX_CHANNEL = 'lantern_outbox';
 
 export interface OutboxEvent<T extends ShopEventType | string = ShopEventType | string> {
   topic: string;
@@ -51,12 +50,23 @@ function checkShape(e: OutboxEvent): void {
   }
 }
 
+const hooked = new WeakSet<object>();
+
+/** Wakes this process's relays once the transaction commits (once per transaction; never on rollback). */
+function afterCommit(trx: Knex.Transaction): void {
+  if (hooked.has(trx)) return;
+  hooked.add(trx);
+  const done = (trx as Partial<Knex.Transaction>).executionPromise;
+  if (done) done.then(wakeRelays, () => undefined);
+  else wakeRelays();
+}
+
 /**
  * Writes an event to the outbox inside the caller's transaction, so it exists if and only if the
  * state change commits. Data of a known SHOP_EVENTS type is validated first (InvalidEventDataError,
  * a 500 naming each bad path like `data.items.0.quantity`). The active W3C trace context is stored
- * with it, so the consumer's span joins the request that caused the event. Relays LISTENing on
- * `lantern_outbox` are woken when the transaction commits.
+ * with it, so the consumer's span joins the request that caused the event. The relays of this
+ * process are woken when the transaction commits (wake.ts); others find the row by polling.
  */
 export async function enqueueEvent<T extends ShopEventType | string>(trx: Knex.Transaction, e: OutboxEvent<T>): Promise<EventEnvelope> {
   checkShape(e);
@@ -67,12 +77,16 @@ export async function enqueueEvent<T extends ShopEventType | string>(trx: Knex.T
   const { source: _source, ...withoutSource } = envelope;
   const stored = e.source === undefined ? withoutSource : envelope;
   const headers: Record<string, string> = { ...e.headers, ...captureTraceHeaders(), 'event-type': e.type, 'event-id': envelope.id };
-  await trx.raw(
-    `WITH ins AS (
-       INSERT INTO ?? (event_id, topic, key, type, payload, source, headers) VALUES (?, ?, ?, ?, ?, ?, ?::jsonb) RETURNING seq
-     )
-     SELECT pg_notify(?, current_schema()) FROM ins`,
-    [OUTBOX_TABLE, envelope.id, e.topic, e.key, e.type, JSON.stringify(stored), e.source ?? null, JSON.stringify(headers), OUTBOX_CHANNEL],
-  );
+  await trx.raw('INSERT INTO ?? (event_id, topic, key, type, payload, source, headers) VALUES (?, ?, ?, ?, ?, ?, ?::jsonb)', [
+    OUTBOX_TABLE,
+    envelope.id,
+    e.topic,
+    e.key,
+    e.type,
+    JSON.stringify(stored),
+    e.source ?? null,
+    JSON.stringify(headers),
+  ]);
+  afterCommit(trx);
   return envelope;
 }

@@ -8,7 +8,7 @@ import type { Db } from '../db/db.js';
 import type { Logger } from '../telemetry.js';
 import { captureTraceHeaders, contextFromHeaders } from '../events/trace-context.js';
 import { OUTBOX_TABLE } from './migrations.js';
-import { OUTBOX_CHANNEL } from './enqueue.js';
+import { onOutboxCommit } from './wake.js';
 
 export interface OutboxRelayOptions {
   /** The service's database (createDb) or a knex whose search_path is the service's schema. */
@@ -19,8 +19,8 @@ export interface OutboxRelayOptions {
   source: string;
   logger?: Logger;
   /**
-   * Safety-net poll of the outbox, in ms (default 1000). Commits wake the relay at once through
-   * LISTEN/NOTIFY; while the listen connection is down the relay polls every min(pollIntervalMs, 250).
+   * Poll of the outbox when idle, in ms (default 250): one `SELECT 1 … LIMIT 1`. Commits of
+   * enqueueEvent in this process wake the relay at once; the poll finds rows written elsewhere.
    */
   pollIntervalMs?: number;
   /** Rows sent per Kafka request (default 200). */
@@ -34,7 +34,7 @@ export interface OutboxRelayOptions {
 export interface OutboxRelay {
   /** Starts the send loop in the background. Never fails because Kafka is down: rows wait and go out later. */
   start(): Promise<void>;
-  /** Stops the loop after the batch in flight, closes the listen connection and the producer (also after drain() alone). */
+  /** Stops the loop after the batch in flight (a backoff sleep ends at once) and closes the producer (also after drain() alone). */
   stop(): Promise<void>;
   /**
    * Sends everything pending now, in order, and returns how many rows this relay sent. Throws if
@@ -64,6 +64,8 @@ interface BatchResult {
 
 /** pg_try_advisory_xact_lock(class, hashtext(schema)): one sender per schema at a time ('LOTX'). */
 const LOCK_CLASS = 0x4c4f5458;
+/** How soon a relay that found the outbox held by another instance looks again. */
+const BUSY_RETRY_MS = 50;
 
 function isKnex(db: Db | Knex): db is Knex {
   return typeof db === 'function';
@@ -133,13 +135,14 @@ function tracedMessage(row: OutboxRow, source: string, tracer: ReturnType<typeof
  *   between ack and commit resends the batch; consumers dedupe by event id (claimEvent).
  * - Kafka down: the batch fails, the rows stay, the relay backs off (exponential, capped, jittered)
  *   and tries again with a fresh producer. It never throws out of the loop.
- * - Low idle cost: woken by NOTIFY on commit (enqueueEvent), plus a slow safety-net poll that is a
- *   single `SELECT 1 … LIMIT 1`.
+ * - Low latency, low idle cost: woken at once by enqueueEvent's commits in this process (no NOTIFY:
+ *   it costs Postgres CPU on every commit, see wake.ts); otherwise an idle poll every
+ *   pollIntervalMs that is a single `SELECT 1 … LIMIT 1`.
  */
 export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const knex = isKnex(opts.db) ? opts.db : opts.db.knex;
   const batchSize = opts.batchSize ?? 200;
-  const pollIntervalMs = opts.pollIntervalMs ?? 1000;
+  const pollIntervalMs = opts.pollIntervalMs ?? 250;
   const maxBackoffMs = opts.maxBackoffMs ?? 5000;
   const statsIntervalMs = opts.statsIntervalMs ?? 5000;
   const log = opts.logger;
@@ -152,19 +155,17 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   let running = false;
   let loopDone: Promise<void> | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let stopping = new AbortController();
 
-  // wake-up plumbing: a notification (or stop) resolves the current wait; one that arrives while a
-  // batch is in flight is remembered so the loop checks again instead of sleeping
+  // wake-up plumbing: a commit in this process (wake.ts) ends the current wait; one that arrives while
+  // a batch is in flight is remembered so the loop checks again instead of sleeping
   let wakePending = false;
   let wake: (() => void) | undefined;
   const signalWake = () => {
     wakePending = true;
     wake?.();
   };
-
-  // LISTEN connection, outside the pool; reconnected on loss (meanwhile the loop polls faster)
-  let listenConn: PgListenConnection | undefined;
-  let listenRetry: NodeJS.Timeout | undefined;
 
   // one batch at a time within this process (the advisory lock covers other processes)
   let exclusive: Promise<unknown> = Promise.resolve();
@@ -237,11 +238,13 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     for (const [topic, messages] of byTopic) metrics.published.inc({ topic, outcome: 'success' }, messages.length);
   }
 
-  async function batch(): Promise<BatchResult> {
+  /** One batch under the outbox lock. `probe`: first check cheaply, outside a transaction, that there is anything to send (the idle poll). */
+  async function batch(probe: boolean): Promise<BatchResult> {
     const source = opts.source;
-    // idle path: one index-only probe, no transaction
-    const probe = (await knex.raw('SELECT 1 FROM ?? LIMIT 1', [OUTBOX_TABLE])) as { rows: unknown[] };
-    if (probe.rows.length === 0) return { sent: 0, more: false, busy: false };
+    if (probe) {
+      const r = (await knex.raw('SELECT 1 FROM ?? LIMIT 1', [OUTBOX_TABLE])) as { rows: unknown[] };
+      if (r.rows.length === 0) return { sent: 0, more: false, busy: false };
+    }
     return knex.transaction(async (trx) => {
       const lock = (await trx.raw('SELECT pg_try_advisory_xact_lock(?, hashtext(current_schema())) AS ok', [LOCK_CLASS])) as { rows: { ok: boolean }[] };
       if (!lock.rows[0]?.ok) return { sent: 0, more: false, busy: true };
@@ -272,85 +275,53 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  async function listen(): Promise<void> {
-    if (!running || listenConn) return;
-    const mine = await currentSchema();
-    let c: PgListenConnection | undefined;
-    try {
-      c = (await knex.client.acquireRawConnection()) as PgListenConnection;
-      const conn = c;
-      conn.on('notification', (msg) => {
-        if (msg.channel === OUTBOX_CHANNEL && msg.payload === mine) signalWake();
-      });
-      conn.on('error', (err) => lost(conn, err));
-      conn.on('end', () => lost(conn));
-      await conn.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      listenConn = conn;
-      if (!running) return await closeListener();
-      signalWake(); // rows committed before LISTEN took effect
-    } catch (err) {
-      log?.warn({ err: errText(err) }, 'outbox LISTEN failed; polling until it works');
-      if (c) await knex.client.destroyRawConnection(c).catch(() => undefined);
-      scheduleListen();
-    }
-  }
-
-  function lost(conn: PgListenConnection, err?: unknown): void {
-    if (listenConn !== conn) return; // closed by us, or an older connection
-    listenConn = undefined;
-    log?.warn({ err: err === undefined ? 'connection ended' : errText(err) }, 'outbox listen connection lost; polling until it is back');
-    void knex.client.destroyRawConnection(conn).catch(() => undefined);
-    scheduleListen();
-  }
-
-  function scheduleListen(): void {
-    if (!running || listenRetry) return;
-    listenRetry = setTimeout(() => {
-      listenRetry = undefined;
-      void listen();
-    }, 2000);
-    listenRetry.unref();
-  }
-
-  async function closeListener(): Promise<void> {
-    const c = listenConn;
-    listenConn = undefined;
-    if (c) await knex.client.destroyRawConnection(c).catch(() => undefined);
-  }
-
-  async function waitForWake(ms: number, honourWake: boolean): Promise<void> {
-    if (honourWake && wakePending) {
+  /**
+   * Sleeps up to `ms`; stop() always ends the sleep, a commit wake-up only when `wakeable` (not
+   * during a backoff: commits keep coming while Kafka is down). Returns 'wake' when woken by a commit
+   * (now or while the last batch ran), so the next pass can skip the emptiness probe.
+   */
+  async function pause(ms: number, wakeable: boolean): Promise<'wake' | 'timeout'> {
+    if (wakeable && wakePending) {
       wakePending = false;
-      return;
+      return 'wake';
     }
     const ac = new AbortController();
-    wake = honourWake ? () => ac.abort() : undefined;
-    await sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined);
+    if (wakeable) wake = () => ac.abort();
+    await sleep(ms, undefined, { signal: AbortSignal.any([ac.signal, stopping.signal]) }).catch(() => undefined);
     wake = undefined;
-    if (honourWake) wakePending = false;
+    if (wakeable && wakePending) {
+      wakePending = false;
+      return 'wake';
+    }
+    return 'timeout';
   }
 
   async function loop(): Promise<void> {
     let failures = 0;
+    let probe = true;
     while (running) {
       let result: BatchResult;
       try {
-        result = await serial(batch);
+        const withProbe = probe;
+        result = await serial(() => batch(withProbe));
         if (failures > 0) log?.info({ failures }, 'outbox relay recovered');
         failures = 0;
       } catch (err) {
         failures++;
-        // full jitter in the upper half: spread out, but never a tight loop
+        // jitter in the upper half of an exponential cap: spread out, but never a tight loop
         const cap = Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures - 1, 16));
         const delay = cap / 2 + Math.random() * (cap / 2);
         log?.warn({ err: errText(err), failures, retryInMs: Math.round(delay) }, 'outbox relay: send failed; rows kept, retrying');
-        // notifications do not shorten a backoff (commits keep coming while Kafka is down); stop does
-        await waitForWake(delay, false);
+        await pause(delay, false);
+        probe = false;
         continue;
       }
+      probe = false;
       if (result.more) continue;
       if (result.sent > 0) void refreshStats();
-      await waitForWake(listenConn ? pollIntervalMs : Math.min(pollIntervalMs, 250), true);
+      // another instance holds the outbox: look again soon, it may have missed rows committed after its read
+      const why = await pause(result.busy ? BUSY_RETRY_MS : pollIntervalMs, true);
+      probe = why === 'timeout' && !result.busy;
     }
   }
 
@@ -358,8 +329,9 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     async start() {
       if (running) return;
       running = true;
+      stopping = new AbortController();
       await currentSchema();
-      await listen();
+      unsubscribe = onOutboxCommit(signalWake);
       statsTimer = setInterval(() => void refreshStats(), statsIntervalMs);
       statsTimer.unref();
       void refreshStats();
@@ -367,20 +339,19 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     },
     async stop() {
       running = false;
+      stopping.abort();
       if (statsTimer) clearInterval(statsTimer);
-      if (listenRetry) clearTimeout(listenRetry);
-      listenRetry = undefined;
-      wake?.();
+      unsubscribe?.();
+      unsubscribe = undefined;
       await loopDone;
       await exclusive;
-      await closeListener();
       await dropProducer();
     },
     async drain() {
       let total = 0;
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const r = await serial(batch);
+        const r = await serial(() => batch(true));
         total += r.sent;
         if (r.busy) {
           if (Date.now() > deadline) return total;
@@ -393,12 +364,4 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       return total;
     },
   };
-
-  interface PgListenConnection {
-    query(sql: string): Promise<unknown>;
-    on(event: 'notification', fn: (msg: { channel: string; payload?: string }) => void): void;
-    on(event: 'error', fn: (err: Error) => void): void;
-    on(event: 'end', fn: () => void): void;
-    end(): Promise<void>;
-  }
 }
