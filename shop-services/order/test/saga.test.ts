@@ -182,7 +182,7 @@ test.serial('bank payment pending → order stays reserved; payment.succeeded / 
 });
 
 test('payment answer lost → not a failure: the re-drive job asks again with the same key; one charge, order paid', async (t) => {
-  const svc = await startOrders(t, { env: { SAGA_STUCK_AFTER_MS: '2000' } });
+  const svc = await startOrders(t, { env: { SAGA_STUCK_AFTER_MS: '2000', PAYMENT_TIMEOUT_CALL_MS: '1500' } });
   const p = pick(4);
   await inventory.restock(p.id, 10);
   svc.paymentProxy.fault = (req, nth) => (req.path === '/payments' && nth === 1 ? 'lose-answer' : undefined);
@@ -201,7 +201,7 @@ test('payment answer lost → not a failure: the re-drive job asks again with th
 });
 
 test('payment timeout: the durable scheduler expires the unpaid order, releases its stock, announces order.expired', async (t) => {
-  const svc = await startOrders(t, { env: { PAYMENT_TIMEOUT_MS: '1500' } });
+  const svc = await startOrders(t, { env: { PAYMENT_TIMEOUT_MS: '3000' } });
   const p = pick(5);
   await inventory.restock(p.id, 6);
   const order = await placeOrder(svc, p, 5);
@@ -222,7 +222,7 @@ test('payment timeout: the durable scheduler expires the unpaid order, releases 
 });
 
 test('timeout with a payment of unknown outcome asks the payment service first: a charge that went through wins', async (t) => {
-  const svc = await startOrders(t, { env: { PAYMENT_TIMEOUT_MS: '2500', SAGA_STUCK_AFTER_MS: '60000' } });
+  const svc = await startOrders(t, { env: { PAYMENT_TIMEOUT_MS: '4000', SAGA_STUCK_AFTER_MS: '60000' } });
   const p = pick(6);
   await inventory.restock(p.id, 2);
   svc.paymentProxy.fault = (req) => (req.method === 'POST' ? 'lose-answer' : undefined); // charged, answer lost

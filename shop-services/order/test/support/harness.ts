@@ -181,8 +181,9 @@ export async function startPayment(env: Record<string, string> = {}): Promise<Pa
     CHANNEL_WALLET_JITTER_MS: '0',
     CHANNEL_BANK_JITTER_MS: '0',
     CHANNEL_BANK_SETTLE_DELAY_MS: '100',
-    CHANNEL_TIMEOUT_MS: '500',
-    PAYMENT_DEADLINE_MS: '1000',
+    // generous: the suite runs on a shared, often overloaded 2-core machine
+    CHANNEL_TIMEOUT_MS: '2000',
+    PAYMENT_DEADLINE_MS: '4000',
     RECONCILIATION_INTERVAL_MS: '0',
     ...env,
   });
@@ -255,9 +256,9 @@ export async function startOrders(t: Teardown, opts: StartOptions): Promise<Orde
     SCHEDULER_POLL_MS: '100',
     JOB_RETRY_BASE_MS: '100',
     JOB_RETRY_MAX_MS: '500',
-    UPSTREAM_TIMEOUT_MS: '2000',
+    UPSTREAM_TIMEOUT_MS: '5000',
     UPSTREAM_BREAKER_RESET_MS: '300',
-    PAYMENT_TIMEOUT_CALL_MS: '1500',
+    PAYMENT_TIMEOUT_CALL_MS: '6000',
     SAGA_STUCK_AFTER_MS: '30000',
     CONSUMERS_ENABLED: 'false',
     ...opts.env,
