@@ -48,10 +48,10 @@ export interface Upstreams {
 export function createUpstreams(config: OrderConfig, signer: InternalTokenSigner): Upstreams {
   const breaker = { failureThreshold: config.UPSTREAM_BREAKER_FAILURES, halfOpenAfterMs: config.UPSTREAM_BREAKER_RESET_MS };
   const common = { signer, timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: 2, breaker };
-  const product = createServiceClient({ name: 'product', baseUrl: config.PRODUCT_URL, ...common });
-  const inventory = createServiceClient({ name: 'inventory', baseUrl: config.INVENTORY_URL, ...common });
+  const product = createServiceClient({ name: 'product', baseUrl: config.PRODUCT_SERVICE_URL, ...common });
+  const inventory = createServiceClient({ name: 'inventory', baseUrl: config.INVENTORY_SERVICE_URL, ...common });
   // One attempt per call (the saga and the re-drive job retry with the same Idempotency-Key), a longer timeout.
-  const payment = createServiceClient({ name: 'payment', baseUrl: config.PAYMENT_URL, signer, timeoutMs: config.PAYMENT_TIMEOUT_CALL_MS, retries: 0, breaker });
+  const payment = createServiceClient({ name: 'payment', baseUrl: config.PAYMENT_SERVICE_URL, signer, timeoutMs: config.PAYMENT_TIMEOUT_CALL_MS, retries: 0, breaker });
   const asUser = (user: AuthUser | undefined) => (user ? { user } : {});
 
   return {

@@ -14,9 +14,9 @@ export const orderConfigSchema = commonConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8083),
   DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must match [a-z_][a-z0-9_]*').default('shop_order'),
   DB_POOL_MAX: positiveInt(10),
-  PRODUCT_URL: url('http://127.0.0.1:8082'),
-  INVENTORY_URL: url('http://127.0.0.1:8084'),
-  PAYMENT_URL: url('http://127.0.0.1:8085'),
+  PRODUCT_SERVICE_URL: url('http://127.0.0.1:8082'),
+  INVENTORY_SERVICE_URL: url('http://127.0.0.1:8084'),
+  PAYMENT_SERVICE_URL: url('http://127.0.0.1:8085'),
   /** Per attempt, for product and inventory calls. */
   UPSTREAM_TIMEOUT_MS: positiveInt(2_000),
   /** Consecutive failures that open an upstream's circuit breaker, and how long it stays open. */

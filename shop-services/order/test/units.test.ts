@@ -50,8 +50,8 @@ test('request hash: the same lines in any order and split any way are the same b
 });
 
 test('config: every bad key is named; the re-drive must wait longer than a payment call', (t) => {
-  const err = t.throws(() => loadOrderConfig({ INTERNAL_AUTH_SECRET: 'short', PAYMENT_TIMEOUT_MS: '-1', INVENTORY_URL: 'ftp://x', ORDERS_TOPIC: 'bad topic' }), { instanceOf: ConfigError });
-  t.deepEqual(err?.issues.map((i) => i.key).sort(), ['INTERNAL_AUTH_SECRET', 'INVENTORY_URL', 'ORDERS_TOPIC', 'PAYMENT_TIMEOUT_MS']);
+  const err = t.throws(() => loadOrderConfig({ INTERNAL_AUTH_SECRET: 'short', PAYMENT_TIMEOUT_MS: '-1', INVENTORY_SERVICE_URL: 'ftp://x', ORDERS_TOPIC: 'bad topic' }), { instanceOf: ConfigError });
+  t.deepEqual(err?.issues.map((i) => i.key).sort(), ['INTERNAL_AUTH_SECRET', 'INVENTORY_SERVICE_URL', 'ORDERS_TOPIC', 'PAYMENT_TIMEOUT_MS']);
   const stuck = t.throws(() => loadOrderConfig({ INTERNAL_AUTH_SECRET: SECRET, PAYMENT_TIMEOUT_CALL_MS: '5000', SAGA_STUCK_AFTER_MS: '5000' }), { instanceOf: ConfigError });
   t.deepEqual(stuck?.issues.map((i) => i.key), ['SAGA_STUCK_AFTER_MS']);
   const ok = loadOrderConfig({ INTERNAL_AUTH_SECRET: SECRET });
