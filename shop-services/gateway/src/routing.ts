@@ -85,6 +85,10 @@ const KNOWN_WORDS = new Set([
   'register', 'login', 'refresh', 'logout', 'me', 'password', 'addresses', 'search', 'details', 'reviews',
   'bought-together', 'views', 'experiments', 'assignment', 'conversions', 'stock', 'reservations', 'items',
   'cancel', 'confirm', 'pay', 'refund', 'refunds', 'status', 'read',
+  // orders, inventory, payments, notifications, flash sales
+  'history', 'ship', 'complete', 'release', 'restock', 'reconcile', 'allocations', 'consume', 'return',
+  'callbacks', 'card', 'wallet', 'bank', 'channels', 'simulation', 'reconciliation', 'run', 'read-all',
+  'preferences', 'deliveries', 'purchase', 'admin', 'dlq', 'replay',
 ]);
 
 /**
