@@ -1,19 +1,38 @@
 // A customer journey through the gateway, then what Prometheus saw of it.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Messages in the demo mailbox addressed to `to` (the mailbox writes one .eml file per message). */
+function countMails(dir: string, to: string): number {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.eml') && readFileSync(join(dir, f), 'utf8').includes(to)).length;
+  } catch {
+    return 0;
+  }
+}
 const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
 const prometheus = process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
 // the collector's trace page (or a Jaeger UI): each step prints the link to its trace
 const traceUi = process.env.TRACE_UI_URL ?? 'http://127.0.0.1:16686';
 const steps: { step: string; traceId: string }[] = [];
 
-async function call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; traceId: string | null; json: unknown }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+  headers: Record<string, string> = {},
+  quiet = false,
+): Promise<{ status: number; traceId: string | null; json: unknown }> {
   const res = await fetch(`${gateway}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   const json = text ? (JSON.parse(text) as unknown) : null;
   const traceId = res.headers.get('x-trace-id');
+  if (quiet) return { status: res.status, traceId, json };
   console.log(`${method.padEnd(4)} ${path.padEnd(48)} → ${res.status}  ${traceId ? `${traceUi}/trace/${traceId}` : 'no trace'}`);
   if (traceId) steps.push({ step: `${method} ${path}`, traceId });
   return { status: res.status, traceId: res.headers.get('x-trace-id'), json };
@@ -36,6 +55,30 @@ if (token) {
   await call('GET', `/api/recommendations?limit=3${products[0] ? `&productId=${products[0].id}` : ''}`, undefined, token);
 }
 await call('GET', '/api/products/not-a-uuid');
+
+// Checkout: an order for the first product (prices snapshotted, stock reserved), paid by card; then the
+// confirmation email in the demo's mailbox and the in-app notification.
+const first = products[0];
+if (token && first) {
+  await call('GET', `/api/inventory/${first.id}`, undefined, token);
+  const placed = await call('POST', '/api/orders', { items: [{ productId: first.id, quantity: 1 }] }, token, { 'idempotency-key': `demo-${Date.now()}` });
+  const orderId = (placed.json as { id?: string } | null)?.id;
+  if (orderId) {
+    const paid = await call('POST', `/api/orders/${orderId}/pay`, { method: 'card' }, token);
+    console.log(`     order ${orderId}: ${(paid.json as { status?: string } | null)?.status ?? 'unknown'}`);
+    await call('GET', `/api/orders/${orderId}/history`, undefined, token);
+    await call('GET', `/api/inventory/${first.id}`, undefined, token);
+  }
+  // notifications are sent from the order events (outbox → Kafka → notification service): allow a moment
+  for (let i = 0; i < 20; i++) {
+    const inbox = await call('GET', '/api/notifications?limit=5', undefined, token, {}, i > 0);
+    if (((inbox.json as { items?: unknown[] } | null)?.items ?? []).length > 0) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const mailDir = process.env.MAILBOX_DIR;
+  if (mailDir) console.log(`     emails for ${email}: ${countMails(mailDir, email)} in ${mailDir}`);
+}
+await call('GET', '/api/flash-sales');
 await call('GET', '/api/orders', undefined, token);
 
 // Give Prometheus two scrapes, then show the RED view of what just happened.

@@ -9,7 +9,7 @@ export LANTERN_HOME="${LANTERN_HOME:-$HOME/.lantern}"
 RUN="$LANTERN_HOME/run"; LOGS="$LANTERN_HOME/logs"; TARGETS="$LANTERN_HOME/prometheus/targets"
 mkdir -p "$RUN" "$LOGS" "$TARGETS"
 # name:port, in start order (the gateway last: it needs the others)
-SERVICES=(user:8081 product:8082 recommendation:8087 gateway:8080)
+SERVICES=(user:8081 product:8082 inventory:8084 payment:8085 order:8083 notification:8086 flash-sale:8088 recommendation:8087 gateway:8080)
 
 stop_pid() {   # stop_pid NAME: SIGTERM the process in $RUN/NAME.pid, wait, then SIGKILL
   local f="$RUN/$1.pid"
@@ -53,7 +53,7 @@ stop_services() {
   done
 }
 
-if [[ "${1:-}" == down ]]; then stop_services; stop_pid alerting; stop_collector; exit 0; fi
+if [[ "${1:-}" == down ]]; then stop_services; stop_pid mailbox; stop_pid alerting; stop_collector; exit 0; fi
 
 bash scripts/setup.sh
 bash infra/infra.sh up
@@ -67,6 +67,7 @@ fi
 # the services' token for the collector (added to secrets made by an older demo)
 grep -q '^COLLECTOR_TOKEN=' "$SECRETS" || printf 'COLLECTOR_TOKEN=%s\n' "$(openssl rand -hex 32)" >>"$SECRETS"
 grep -q '^ALERTING_ACK_SECRET=' "$SECRETS" || printf 'ALERTING_ACK_SECRET=%s\n' "$(openssl rand -hex 32)" >>"$SECRETS"
+grep -q '^PAYMENT_CALLBACK_SECRET=' "$SECRETS" || printf 'PAYMENT_CALLBACK_SECRET=%s\n' "$(openssl rand -hex 32)" >>"$SECRETS"
 set -a; . "$SECRETS"; set +a
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -79,6 +80,12 @@ export OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer $COLLECTOR_TOKEN"
 export LOKI_URL="http://lantern:$COLLECTOR_TOKEN@127.0.0.1:3100"
 export TRACE_UI_URL=http://127.0.0.1:16686
 export USER_SERVICE_URL=http://127.0.0.1:8081 PRODUCT_SERVICE_URL=http://127.0.0.1:8082 RECOMMENDATION_SERVICE_URL=http://127.0.0.1:8087
+export ORDER_SERVICE_URL=http://127.0.0.1:8083 INVENTORY_SERVICE_URL=http://127.0.0.1:8084 PAYMENT_SERVICE_URL=http://127.0.0.1:8085
+export NOTIFICATION_SERVICE_URL=http://127.0.0.1:8086 FLASH_SALE_SERVICE_URL=http://127.0.0.1:8088
+# emails go to the demo's mailbox (.eml files under $LANTERN_HOME/mail); bank payments settle by a signed
+# provider callback that comes in through the gateway, as a real provider's would
+export SMTP_URL=smtp://127.0.0.1:1025 MAILBOX_DIR="$LANTERN_HOME/mail"
+export BANK_CALLBACK_URL=http://127.0.0.1:8080/api/payments/callbacks/bank BANK_CALLBACK_INTERNAL_TOKEN=false
 export SEED_ON_START=true
 # last-resort recommendations: three products of the deterministic seed catalogue
 export RECO_STATIC_PRODUCTS=acf3aa20-f6ac-5f29-99f1-265ce8cc6003,0a3b72b0-7d61-572b-8605-d717c27f4461,43c4da0e-481d-5e3f-846d-0d6bcc50232a
@@ -115,6 +122,10 @@ for _ in $(seq 1 120); do
   kill -0 "$(cat "$RUN/alerting.pid")" 2>/dev/null || { tail -30 "$LOGS/alerting.log" >&2; echo "demo: the alert engine exited; see $LOGS/alerting.log" >&2; exit 1; }
   sleep 0.5
 done
+stop_pid mailbox
+( exec node --import tsx scripts/mailbox.ts ) >"$LOGS/mailbox.log" 2>&1 </dev/null &
+echo $! >"$RUN/mailbox.pid"
+echo "demo: starting the mailbox (SMTP :1025; messages in $MAILBOX_DIR)"
 for entry in "${SERVICES[@]}"; do
   name=${entry%%:*}; port=${entry##*:}
   # exec: the pid written is the service's own, and no shell keeps this script's stdout open
@@ -135,6 +146,7 @@ node --import tsx scripts/demo-journey.ts
 cat <<EOM
 
 The shop is running: gateway http://127.0.0.1:8080 (OpenAPI at /api/docs), Prometheus http://127.0.0.1:9090.
+Emails the shop sent (order confirmations, receipts): $MAILBOX_DIR/*.eml
 Traces: http://127.0.0.1:16686/ (recent and failing traces; Jaeger's query API for Grafana or the Jaeger UI)
 Span metrics and service graph: http://127.0.0.1:8889/metrics; the collector's health: http://127.0.0.1:8888/metrics
 Logs (JSON, with trace_id on every line): $LOGS/shop-*.log, and in the collector: http://127.0.0.1:16686/api/logs?service=gateway
