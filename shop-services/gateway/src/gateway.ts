@@ -13,6 +13,10 @@ import {
   type InternalTokenSigner,
   type ServiceTelemetry,
 } from '@lantern/shop-common';
+import { inventoryRouteDocs } from '@lantern/shop-inventory';
+import { notificationRouteDocs } from '@lantern/shop-notification';
+import { orderRouteDocs } from '@lantern/shop-order';
+import { createPaymentRoutes } from '@lantern/shop-payment';
 import { productRouteDocs } from '@lantern/shop-product';
 import { recommendationRouteDocs } from '@lantern/shop-recommendation';
 import { userRouteDocs } from '@lantern/shop-user';
@@ -87,6 +91,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
         ...proxied('product', productRouteDocs, (path) => `/api${path}`),
         ...proxied('user', userRouteDocs, gatewayPathOfUserRoute),
         ...proxied('recommendation', recommendationRouteDocs, (path) => `/api${path}`),
+        ...proxied('order', orderRouteDocs, (path) => `/api${path}`),
+        ...proxied('inventory', inventoryRouteDocs, (path) => `/api${path}`),
+        // payment routes without dependencies only describe themselves
+        ...proxied('payment', createPaymentRoutes(), (path) => `/api${path}`),
+        ...proxied('notification', notificationRouteDocs, (path) => `/api${path}`),
       ],
       {
         title: 'Lantern shop API',

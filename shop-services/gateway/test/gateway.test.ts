@@ -218,4 +218,10 @@ test('/api/docs is an OpenAPI 3.1 document built from the route schemas', async 
   t.truthy(paths['/api/recommendations']?.get?.parameters.find((p: { name: string }) => p.name === 'limit'));
   t.falsy(paths['/auth/login'], 'no upstream-internal paths');
   t.falsy(paths['/api/views'], 'routes the gateway does not forward are not documented');
+  // the checkout services
+  t.truthy(paths['/api/orders']?.post?.requestBody, 'placing an order, with its body schema');
+  t.truthy(paths['/api/orders/{id}/pay']?.post);
+  t.truthy(paths['/api/inventory/{productId}']?.get);
+  t.truthy(paths['/api/notifications']?.get);
+  t.deepEqual(paths['/api/payments/callbacks/{channel}']?.post?.security, [], 'provider callbacks carry a signature, not a token');
 });
