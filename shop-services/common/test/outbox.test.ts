@@ -138,20 +138,24 @@ test('enqueueEvent validates SHOP_EVENTS data and names the bad path; unknown ty
   );
 });
 
-test('two relays on one outbox never send a row twice and keep key order', async (t) => {
+test('two relays on one outbox never send a row twice and keep key order; the standby takes over', async (t) => {
   const db = await freshDb(t);
   const orders = await topic('outbox-two-relays');
   const received = await collect(t, [orders]);
-  const a = createOutboxRelay({ db, kafka, source: 'order-service', batchSize: 20, pollIntervalMs: 200 });
-  const b = createOutboxRelay({ db, kafka, source: 'order-service', batchSize: 20, pollIntervalMs: 200 });
+  const a = createOutboxRelay({ db, kafka, source: 'order-service', batchSize: 20, pollIntervalMs: 200, standbyRetryMs: 200 });
+  const b = createOutboxRelay({ db, kafka, source: 'order-service', batchSize: 20, pollIntervalMs: 200, standbyRetryMs: 200 });
   await Promise.all([a.start(), b.start()]);
   t.teardown(() => Promise.all([a.stop(), b.stop()]).then(() => undefined));
 
-  // 8 writers, each its own key, committing one event at a time while both relays run
+  // 8 writers, each its own key, committing one event at a time while both relays run; half-way
+  // one relay stops (the leader or the standby, whichever a is): the other carries on
   const keys = Array.from({ length: 8 }, (_, i) => `order-${i}`);
   await Promise.all(
-    keys.map(async (key) => {
-      for (let n = 0; n < 25; n++) await db.knex.transaction((trx) => enqueueEvent(trx, { topic: orders, type: 'test.step', key, data: { n } }));
+    keys.map(async (key, w) => {
+      for (let n = 0; n < 25; n++) {
+        await db.knex.transaction((trx) => enqueueEvent(trx, { topic: orders, type: 'test.step', key, data: { n } }));
+        if (w === 0 && n === 12) await a.stop();
+      }
     }),
   );
   await waitFor(() => received.length >= 200, { what: '200 events', timeoutMs: 30_000 });
