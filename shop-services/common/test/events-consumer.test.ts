@@ -195,3 +195,40 @@ test('kafka_consumer_lag{group,topic,partition} shows a backlog and falls to 0; 
   await consumer.stop();
   t.is(await lag(), undefined, 'a stopped consumer reports no lag');
 });
+
+test('stopping mid-retry neither dead-letters nor commits: the next consumer of the group gets the event again', async (t) => {
+  const topic = topicName('stopretry');
+  await ensureTopics(kafka, [{ topic, partitions: 1 }]);
+  const group = uniqueName('stopretry');
+  const attempts: string[] = [];
+  const failing = createEventConsumer(kafka, {
+    groupId: group,
+    topics: [topic],
+    fromBeginning: true,
+    maxAttempts: 10,
+    retryBaseDelayMs: 5_000,
+    retryMaxDelayMs: 5_000,
+    lagIntervalMs: false,
+    handlers: {
+      'e.later': async (e) => {
+        attempts.push(e.id);
+        throw new RetryableEventError('dependency down');
+      },
+    },
+  });
+  await failing.start();
+  const pub = await publisher(t);
+  const sent = await pub.publish(topic, 'e.later', 'k', {});
+  await waitFor(() => attempts.length >= 1, { what: 'the first failed attempt', timeoutMs: 30_000 });
+  await failing.stop();
+
+  const applied: string[] = [];
+  const healthy = createEventConsumer(kafka, { groupId: group, topics: [topic], fromBeginning: true, lagIntervalMs: false, handlers: { 'e.later': async (e) => void applied.push(e.id) } });
+  await healthy.start();
+  t.teardown(() => healthy.stop());
+  await waitFor(() => applied.length === 1, { what: 'redelivery to the next consumer', timeoutMs: 30_000 });
+  t.is(applied[0], sent.id);
+  const dlq = await collect(t, dlqTopic(topic));
+  await new Promise((r) => setTimeout(r, 1000));
+  t.is(dlq.length, 0, 'nothing dead-lettered');
+});

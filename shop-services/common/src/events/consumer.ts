@@ -1,10 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Consumer, Producer, KafkaMessage, IHeaders, Admin } from 'kafkajs';
 import type { z } from 'zod';
 import { decodeEnvelope, InvalidEventError, type EventEnvelope } from './envelope.js';
 import { errorClassName, eventErrorKind } from './errors.js';
 import { consumerLagGauge, fetchDlqDepth, fetchGroupLag, type PartitionLag } from './lag.js';
 import { dlqTopic } from './topics.js';
-import { retry } from '../client/resilience.js';
 import type { Logger } from '../telemetry.js';
 
 export interface EventMeta {
@@ -117,6 +117,8 @@ export function createEventConsumer(kafka: Kafka, opts: EventConsumerOptions): E
   const ownProducer = !opts.dlqProducer;
   const dlq = opts.dlqProducer ?? kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const maxAttempts = opts.maxAttempts ?? 3;
+  const retryBaseDelayMs = opts.retryBaseDelayMs ?? 100;
+  const retryMaxDelayMs = opts.retryMaxDelayMs ?? 2_000;
   const log = opts.logger;
   const lagIntervalMs = opts.lagIntervalMs === undefined ? 15_000 : opts.lagIntervalMs;
   const lagGauge = consumerLagGauge();
@@ -193,33 +195,27 @@ export function createEventConsumer(kafka: Kafka, opts: EventConsumerOptions): E
     }
     const history: AttemptRecord[] = [];
     const signal = stopping.signal;
-    try {
-      await retry(
-        async ({ attempt }) => {
-          if (attempt > 1) await heartbeat(); // a long retry must not cost the group membership
-          try {
-            await handler(event, { topic, partition, offset: message.offset, headers: message.headers ?? {}, attempt });
-          } catch (err) {
-            history.push(record(attempt, err));
-            throw err;
-          }
-        },
-        {
-          name: `event:${event.type}`,
-          maxAttempts,
-          baseDelayMs: opts.retryBaseDelayMs ?? 100,
-          maxDelayMs: opts.retryMaxDelayMs ?? 2_000,
-          isRetryable: (e) => eventErrorKind(e) === 'retryable',
-          signal,
-        },
-      );
-    } catch (err) {
-      // stopping mid-retry: leave the offset uncommitted, the next owner of the partition redelivers
-      if (signal.aborted) throw err;
-      const kind = eventErrorKind(err);
-      const reason: DlqReason = kind === 'poison' ? 'invalid_event' : kind === 'non_retryable' ? 'non_retryable' : 'handler_failed';
-      log?.error({ topic, type: event.type, id: event.id, attempts: history.length, reason, err: errorText(err) }, 'event handler failed');
-      await deadLetter(topic, partition, message, reason, err, history);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await handler(event, { topic, partition, offset: message.offset, headers: message.headers ?? {}, attempt });
+        return;
+      } catch (err) {
+        history.push(record(attempt, err));
+        const kind = eventErrorKind(err);
+        if (kind === 'retryable' && attempt < maxAttempts && !signal.aborted) {
+          // exponential backoff with full jitter; a stop during the wait leaves the offset uncommitted
+          const cap = Math.min(retryMaxDelayMs, retryBaseDelayMs * 2 ** (attempt - 1));
+          await sleep(Math.floor(Math.random() * cap), undefined, { signal });
+          await heartbeat(); // a long retry must not cost the group membership
+          continue;
+        }
+        // stopping mid-retry: leave the offset uncommitted, the next owner of the partition redelivers
+        if (signal.aborted) throw err;
+        const reason: DlqReason = kind === 'poison' ? 'invalid_event' : kind === 'non_retryable' ? 'non_retryable' : 'handler_failed';
+        log?.error({ topic, type: event.type, id: event.id, attempts: history.length, reason, err: errorText(err) }, 'event handler failed');
+        await deadLetter(topic, partition, message, reason, err, history);
+        return;
+      }
     }
   }
 
