@@ -245,3 +245,19 @@ test('relay metrics: outbox_published_total counts acknowledged sends per topic'
   await waitFor(async () => (await value('outbox_published_total', { topic: orders, outcome: 'success' })) === 5, { what: '5 published', timeoutMs: 20_000 });
   t.is(await value('outbox_published_total', { topic: orders, outcome: 'error' }), undefined);
 });
+
+test('a relay that cannot reach Kafka does not keep the outbox from an instance that can', async (t) => {
+  const db = await freshDb(t);
+  const orders = await topic('outbox-partitioned', 1);
+  const unreachable = new Kafka({ clientId: 'cut-off', brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const cutOff = createOutboxRelay({ db, kafka: unreachable, source: 'order-service', maxBackoffMs: 200 });
+  await cutOff.start();
+  t.teardown(() => cutOff.stop());
+  const sent = await db.knex.transaction((trx) => enqueueEvent(trx, { topic: orders, type: 'test.step', key: 'k', data: {} }));
+  const healthy = createOutboxRelay({ db, kafka, source: 'order-service' });
+  t.teardown(() => healthy.stop());
+  t.is(await healthy.drain(), 1);
+  const received = await collect(t, [orders]);
+  await waitFor(() => received.length === 1, { what: 'the event', timeoutMs: 20_000 });
+  t.is(decodeEnvelope(received[0]?.value ?? null).id, sent.id);
+});

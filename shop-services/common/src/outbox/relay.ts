@@ -155,8 +155,9 @@ function tracedMessage(row: OutboxRow, source: string, tracer: ReturnType<typeof
  *   order), and a failed batch is resent whole before anything after it.
  * - At least once: rows are deleted after the broker's ack. A crash in between resends the batch;
  *   consumers dedupe by event id (claimEvent).
- * - Kafka down: the batch fails, the rows stay, the relay backs off (exponential, capped, jittered)
- *   and tries again with a fresh producer. It never throws out of its loop.
+ * - Kafka down: the batch fails, the rows stay, the relay releases the outbox (a standby that can
+ *   reach Kafka may take over), backs off (exponential, capped, jittered) and tries again with a
+ *   fresh producer. It takes the outbox only once connected to Kafka. It never throws out of its loop.
  * - Cheap: woken by enqueueEvent's commits in this process (no NOTIFY: it costs Postgres CPU on
  *   every commit, see wake.ts), lingering lingerMs so a burst becomes one request; a batch is two
  *   statements (SELECT, DELETE); when idle, one SELECT every pollIntervalMs.
@@ -299,6 +300,9 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
 
   /** One batch: read up to batchSize rows in seq order, send them in one request, delete them. */
   async function batch(): Promise<BatchResult> {
+    // connected to Kafka before taking the outbox: a relay that cannot reach the broker must not
+    // hold the lock that another instance (which perhaps can) would need
+    await getProducer();
     let s: PgSession;
     let rows: OutboxRow[];
     try {
@@ -313,7 +317,8 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     try {
       await publish(rows, opts.source);
     } catch (err) {
-      await dropProducer();
+      // give up the outbox while backing off (a standby may reach Kafka), and start over with a new producer
+      await Promise.all([dropProducer(), dropSession()]);
       throw err;
     }
     try {
