@@ -6,7 +6,6 @@ import { resolveConfig, type Config, type StartOptions } from './config.js';
 import { StartError } from './errors.js';
 import type * as KoaIndex from './koa/index.js';
 import type { ReadinessChecks } from './koa/readiness.js';
-import { koaTracing } from './koa/tracing.js';
 import { closeLogger, createLogger, type Logger } from './logs/logger.js';
 import { Shutdown, type ShutdownHook, type ShutdownResult } from './shutdown.js';
 import { startTracing } from './tracing/provider.js';
@@ -118,13 +117,11 @@ function create(config: Config): { telemetry: Telemetry; ready: Promise<void> } 
     tracer: trace.getTracer(config.serviceName, config.serviceVersion),
     koa() {
       if (!koaModule || !checks) throw new StartError('telemetry.koa() called before start() finished: await start() first');
-      const { koaObservability } = koaModule;
-      // built once: the observability middleware registers metrics and runtime collectors
-      middleware ??= compose(
-        // httpServerSpans 'instrumentation': instrumentation-http/-koa already make the server span
-        config.httpServerSpans === 'koa' ? koaTracing() : undefined,
-        koaObservability({ logger, serviceName: config.serviceName, readiness: checks }),
-      );
+      const { koaObservability, koaServer } = koaModule;
+      const options = { logger, serviceName: config.serviceName, readiness: checks };
+      // built once: the observability middleware registers metrics and runtime collectors.
+      // httpServerSpans 'instrumentation': instrumentation-http/-koa already make the server span
+      middleware ??= config.httpServerSpans === 'koa' ? koaServer(options) : koaObservability(options);
       return middleware;
     },
     onShutdown: (name, fn) => shutdown.onShutdown(name, fn),
@@ -139,11 +136,6 @@ function create(config: Config): { telemetry: Telemetry; ready: Promise<void> } 
   return { telemetry, ready };
 }
 
-/** Tracing outermost, so the observability middleware sees the server span as active. */
-function compose(outer: Middleware | undefined, inner: Middleware): Middleware {
-  if (!outer) return inner;
-  return (ctx, next) => outer(ctx, () => inner(ctx, next));
-}
 
 /**
  * Starts tracing, logging and graceful shutdown, once per process; later calls return the same

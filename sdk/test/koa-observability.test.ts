@@ -7,7 +7,7 @@ import pg from 'pg';
 import test from 'ava';
 import { infra } from '@lantern/testkit';
 import { koaTracing } from '../src/koa/tracing.js';
-import { koaObservability, pgCheck, redisCheck, ReadinessChecks } from '../src/koa/index.js';
+import { koaObservability, koaServer, pgCheck, redisCheck, ReadinessChecks } from '../src/koa/index.js';
 import { OPENMETRICS_CONTENT_TYPE } from '../src/metrics/index.js';
 import { captureLogger, listen, setupTracing } from './koa-testing.js';
 import type { LogLine } from './koa-testing.js';
@@ -205,11 +205,37 @@ test('URIError (malformed percent-encoding) and a stack overflow from input answ
   }
 });
 
+test('koaServer (what Telemetry.koa() installs): one span per request handed to the access log; probes and scrapes make none', async (t) => {
+  const { logger, lines } = captureLogger();
+  const router = new Router();
+  router.get('/things/:id', (ctx) => {
+    ctx.body = { id: ctx.params.id };
+  });
+  const app = new Koa();
+  app.use(koaServer({ logger, serviceName: 'sdk-test-server', processMetrics: false }));
+  app.use(router.routes());
+  const svc = await listen(app);
+  t.teardown(svc.close);
+  const before = spans.getFinishedSpans().length;
+  for (const probe of ['/healthz', '/readyz', '/metrics']) t.is((await fetch(`${svc.url}${probe}`)).status, 200, probe);
+  const res = await fetch(`${svc.url}/things/7`);
+  t.is(res.status, 200);
+  const traceId = res.headers.get('x-trace-id') ?? undefined;
+  // other tests run at the same time: only spans of this server count
+  const port = Number(new URL(svc.url).port);
+  const made = spans.getFinishedSpans().slice(before).filter((s) => s.kind === SpanKind.SERVER && s.attributes['server.port'] === port);
+  t.deepEqual(made.map((s) => s.name), ['GET /things/:id'], 'no spans for probes and scrapes');
+  t.is(made[0]?.spanContext().traceId, traceId);
+  const line = lines.find((l) => l.route === '/things/:id');
+  t.is(line?.trace_id, traceId);
+  t.is(line?.span_id, made[0]?.spanContext().spanId);
+});
+
 test('OpenMetrics is served when Accept asks for it, with exemplars naming the request span', async (t) => {
   const svc = await startService();
   t.teardown(svc.close);
   const res = await fetch(`${svc.url}/exemplar/1`);
-  const traceId = res.headers.get('x-trace-id');
+  const traceId = res.headers.get('x-trace-id') ?? undefined;
   t.truthy(traceId);
   const span = spans.getFinishedSpans().find((s) => s.spanContext().traceId === traceId && s.kind === SpanKind.SERVER);
   t.truthy(span);

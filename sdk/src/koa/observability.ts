@@ -89,6 +89,24 @@ interface MatchedRouteContext {
  * Duration is measured until the handler chain returns, not until the body is flushed.
  */
 export function koaObservability(opts: KoaObservabilityOptions): Middleware {
+  const core = createObservability(opts);
+  return async function observability(ctx: Context, next: Next): Promise<void> {
+    if (core.ownRoute(ctx)) return core.serveOwnRoute(ctx);
+    // the active span is read once per request: each lookup walks AsyncLocalStorage
+    return core.observe(ctx, next, trace.getActiveSpan());
+  };
+}
+
+/** What koaObservability does, in parts, so the SDK's server middleware can run it without a frame of its own. */
+export interface ObservabilityCore {
+  /** True for GET/HEAD of /healthz, /readyz and the metrics path: answered by serveOwnRoute, not recorded. */
+  ownRoute(ctx: Context): boolean;
+  serveOwnRoute(ctx: Context): Promise<void>;
+  /** Runs `next` and records the request (RED histogram, access log, trace headers, safe errors) against `span`. */
+  observe(ctx: Context, next: Next, span: Span | undefined): Promise<void>;
+}
+
+export function createObservability(opts: KoaObservabilityOptions): ObservabilityCore {
   validate(opts);
   const { logger, serviceName } = opts;
   const registry = opts.registry ?? defaultRegistry();
@@ -104,7 +122,8 @@ export function koaObservability(opts: KoaObservabilityOptions): Middleware {
   const readinessLog = readinessLogger(logger);
   const accessLogger = accessLoggerOf(logger);
 
-  async function serveOwnRoute(ctx: Context, path: string): Promise<boolean> {
+  async function serveOwnRoute(ctx: Context): Promise<void> {
+    const path = ctx.path;
     if (path === LIVENESS_PATH) {
       ctx.status = 200;
       ctx.body = { status: 'ok', service: serviceName };
@@ -113,26 +132,26 @@ export function koaObservability(opts: KoaObservabilityOptions): Middleware {
       readinessLog.result(report.ready, report.failed);
       ctx.status = report.ready ? 200 : 503;
       ctx.body = { status: report.ready ? 'ready' : 'not_ready', service: serviceName, failed: report.failed, checks: report.checks };
-    } else if (metricsPath !== false && path === metricsPath) {
+    } else {
       const { contentType, body } = await renderMetrics(ctx.get('accept'), registry);
       ctx.status = 200;
       ctx.type = contentType;
       ctx.body = body;
-    } else {
-      return false;
     }
     ctx.set('cache-control', 'no-store');
     logger.debug({ method: ctx.method, path, status: ctx.status }, 'probe served');
-    return true;
   }
 
-  return async function observability(ctx: Context, next: Next): Promise<void> {
+  function ownRoute(ctx: Context): boolean {
     const method = ctx.method;
-    if ((method === 'GET' || method === 'HEAD') && (await serveOwnRoute(ctx, ctx.path))) return;
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    const path = ctx.path;
+    return path === LIVENESS_PATH || path === READINESS_PATH || (metricsPath !== false && path === metricsPath);
+  }
 
+  async function observe(ctx: Context, next: Next, span: Span | undefined): Promise<void> {
+    const method = ctx.method;
     const start = performance.now();
-    // the active span is read once per request: each lookup walks AsyncLocalStorage
-    const span = trace.getActiveSpan();
     const sc = span?.spanContext();
     const traced = sc !== undefined && isSpanContextValid(sc) ? sc : undefined;
     if (traced !== undefined) setTraceHeaders(ctx, traced);
@@ -154,7 +173,9 @@ export function koaObservability(opts: KoaObservabilityOptions): Middleware {
     // middleware that answers an error itself (no throw) can explain it in ctx.state.error
     failure ??= (ctx.state as { error?: unknown }).error;
     accessLog(status >= 500 ? logger : accessLogger, ctx, { method, route, status, durationMs, failure, traced });
-  };
+  }
+
+  return { ownRoute, serveOwnRoute, observe };
 }
 
 function setTraceHeaders(ctx: Context, sc: SpanContext): void {

@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
@@ -73,6 +73,27 @@ function finish(span: Span, ctx: Context, method: string, thrown: unknown, didTh
   span.end();
 }
 
+/** The SERVER span of a request, started in the context carried by its headers (not yet active). */
+export interface ServerSpan {
+  span: Span;
+  method: string;
+  /** The caller's context (from traceparent), parent of the span. */
+  parent: ReturnType<typeof context.active>;
+}
+
+export function startServerSpan(tracer: Tracer, ctx: Context): ServerSpan {
+  const method = KNOWN_METHODS.has(ctx.method) ? ctx.method : '_OTHER';
+  const parent = propagation.extract(context.active(), ctx.req.headers, headerGetter);
+  const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
+  if (span.isRecording()) startAttributes(span, ctx, method);
+  return { span, method, parent };
+}
+
+/** Names the span by route template, sets status and error attributes, ends it. */
+export function endServerSpan(s: ServerSpan, ctx: Context, thrown: unknown, didThrow: boolean): void {
+  finish(s.span, ctx, s.method, thrown, didThrow);
+}
+
 /**
  * Lean SERVER span per request, instead of instrumentation-http + instrumentation-koa (about half of bare
  * Koa throughput). Put it first, before the router. Continues the caller's trace from the request headers
@@ -82,16 +103,13 @@ function finish(span: Span, ctx: Context, method: string, thrown: unknown, didTh
 export function koaTracing(): Middleware {
   const tracer = trace.getTracer(KOA_TRACING_SCOPE);
   return async function lanternKoaTracing(ctx, next) {
-    const method = KNOWN_METHODS.has(ctx.method) ? ctx.method : '_OTHER';
-    const parent = propagation.extract(context.active(), ctx.req.headers, headerGetter);
-    const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
-    if (span.isRecording()) startAttributes(span, ctx, method);
+    const s = startServerSpan(tracer, ctx);
     try {
-      await context.with(trace.setSpan(parent, span), next);
+      await context.with(trace.setSpan(s.parent, s.span), next);
     } catch (err) {
-      finish(span, ctx, method, err, true);
+      endServerSpan(s, ctx, err, true);
       throw err;
     }
-    finish(span, ctx, method, undefined, false);
+    endServerSpan(s, ctx, undefined, false);
   };
 }

@@ -101,9 +101,23 @@ export class RedisRateLimiter {
     }
   }
 
-  async take(key: string, cost = 1): Promise<RateLimitDecision> {
-    checkCost(this.name, cost, this.capacity);
+  take(key: string, cost = 1): Promise<RateLimitDecision> {
+    try {
+      checkCost(this.name, cost, this.capacity);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.leases === undefined) return this.takeFromRedis(key, cost);
+    // most decisions come from the lease: answered without an async frame of their own
+    const local = this.fromLease(key, cost);
+    if (local !== undefined) {
+      recordDecision(this.name, 'redis', local);
+      return Promise.resolve(local);
+    }
+    return this.takeLeased(key, cost);
+  }
+
+  private async takeLeased(key: string, cost: number): Promise<RateLimitDecision> {
     for (;;) {
       const local = this.fromLease(key, cost);
       if (local !== undefined) {

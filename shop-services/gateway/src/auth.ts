@@ -11,7 +11,8 @@ import { isPublic } from './routing.js';
  */
 export function authenticate(verifier: AccessTokenVerifier, known: (path: string) => boolean): Koa.Middleware {
   const rejections = authRejections();
-  return async function edgeAuth(ctx, next) {
+  // not async: an anonymous request on a public route passes without a promise of its own
+  return function edgeAuth(ctx, next) {
     // paths nobody serves are a 404 for everyone, not a 401 that hints something is there
     const open = isPublic(ctx.method, ctx.path) || !known(ctx.path);
     const token = bearerToken(ctx.get('authorization') || undefined);
@@ -22,6 +23,10 @@ export function authenticate(verifier: AccessTokenVerifier, known: (path: string
       }
       return next();
     }
+    return withUser(ctx, next, token, open);
+  };
+
+  async function withUser(ctx: Koa.Context, next: Koa.Next, token: string, open: boolean): Promise<void> {
     let user: AuthUser | undefined;
     try {
       const verified = await verifier.verify(token);
@@ -35,5 +40,5 @@ export function authenticate(verifier: AccessTokenVerifier, known: (path: string
     }
     if (user) ctx.state.user = user;
     return next();
-  };
+  }
 }

@@ -23,7 +23,8 @@ function providerSignature(ctx: Koa.Context): Record<string, string> {
  * chain so that rejected requests (401, 429) are labelled too. Routes the router serves set their own.
  */
 export function routeTemplate(): Koa.Middleware {
-  return async function nameRoute(ctx, next) {
+  // plain functions returning next(): no promise of their own per request
+  return function nameRoute(ctx, next) {
     const template = proxyRouteTemplate(ctx.path);
     if (template !== undefined) (ctx as Koa.Context & { _matchedRoute?: string })._matchedRoute = template;
     return next();
@@ -32,7 +33,7 @@ export function routeTemplate(): Koa.Middleware {
 
 /** Refuses paths whose meaning would change on the way upstream (dot segments). */
 export function pathGuard(): Koa.Middleware {
-  return async function guardPath(ctx, next) {
+  return function guardPath(ctx, next) {
     if (hasDotSegment(ctx.path)) throw new BadRequestError(`path ${ctx.path} contains "." or ".." segments`, 'bad_path');
     return next();
   };

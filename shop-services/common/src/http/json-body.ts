@@ -93,10 +93,7 @@ function parseJson(text: string, maxDepth: number): unknown {
 export function jsonBody(opts: JsonBodyOptions = {}): Koa.Middleware {
   const limit = opts.limit ?? DEFAULT_BODY_LIMIT;
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
-  return async function readJsonBody(ctx, next) {
-    ctx.request.rawBody = '';
-    // the common case first: GET/HEAD and bodiless writes cost two property reads
-    if (!WITH_BODY.has(ctx.method) || (!ctx.request.length && ctx.get('transfer-encoding') === '')) return next();
+  async function withBody(ctx: Koa.Context, next: Koa.Next): Promise<void> {
     checkHeaders(ctx);
     const text = await readText(ctx, limit);
     if (text.trim() !== '') {
@@ -104,5 +101,11 @@ export function jsonBody(opts: JsonBodyOptions = {}): Koa.Middleware {
       ctx.request.body = parseJson(text, maxDepth);
     }
     return next();
+  }
+  // not async: GET/HEAD and bodiless writes pass with two property reads and no promise of their own
+  return function readJsonBody(ctx, next) {
+    ctx.request.rawBody = '';
+    if (!WITH_BODY.has(ctx.method) || (!ctx.request.length && ctx.get('transfer-encoding') === '')) return next();
+    return withBody(ctx, next);
   };
 }
