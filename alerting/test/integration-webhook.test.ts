@@ -66,3 +66,14 @@ test('webhook errors: 5xx and 429 retryable (with Retry-After), 4xx permanent, t
   t.regex(eT.message, /timed out/);
   for (const e of [e5, e429, e4, eT]) t.false(e.message.includes(secret), e.message);
 });
+
+test('webhook: credentials written in the URL go as basic auth (as Go sends them), never in errors', async (t) => {
+  const r = await receiver((req, _n, res) => res.writeHead(req.path.includes('/down') ? 503 : 200).end());
+  t.teardown(r.close);
+  const base = r.url.replace('http://', 'http://hook%20user:p%40ss-w0rd@');
+  const hook = (path: string) => new WebhookIntegration('webhook[0]', { url: `${base}${path}`, sendResolved: true, maxAlerts: 0, timeoutMs: 5000 }).notify(context([alert({ alertname: 'A' })]), never);
+  await hook('/up');
+  t.is(r.got[0]!.headers.authorization, `Basic ${Buffer.from('hook user:p@ss-w0rd').toString('base64')}`);
+  const err = await t.throwsAsync(hook('/down'), { instanceOf: RetryableNotifyError });
+  t.false(err.message.includes('p@ss-w0rd') || err.message.includes('p%40ss-w0rd'), err.message);
+});

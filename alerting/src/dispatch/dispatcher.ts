@@ -312,18 +312,26 @@ export class Dispatcher {
   private async runPipeline(g: AggregationGroup, receiver: string, level: number, alerts: Alert[], now: Date): Promise<FlushResult> {
     const res = await this.withDeadline(g, (signal) => this.pipeline.flush(this.flushRequest(g, receiver, level, alerts, now, signal)));
     if (level === 0) this.mark(alerts, res);
-    if (res.evidence) this.evidence.set(g.key, res.evidence);
+    // kept for the page and the API; a group without any evidence keeps none (most groups, after a burst)
+    if (res.evidence && res.evidence.traces.length + res.evidence.logs.length + res.evidence.notes.length > 0) this.evidence.set(g.key, res.evidence);
+    else if (res.evidence) this.evidence.delete(g.key);
     return res;
   }
 
   /** Retries end at the next tick (AM: the flush's context times out after group_interval) or when the group stops. */
   private async withDeadline<T>(g: AggregationGroup, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    // one controller for both ends, its listener on the group's signal removed after the flush
+    // (AbortSignal.any would keep a weak reference per flush on the long-lived group signal)
     const deadline = new AbortController();
-    const timer = this.clock.setTimeout(() => deadline.abort(), g.route.groupIntervalMs);
+    const stop = (): void => deadline.abort();
+    if (g.stopped.signal.aborted) deadline.abort();
+    else g.stopped.signal.addEventListener('abort', stop, { once: true });
+    const timer = this.clock.setTimeout(stop, g.route.groupIntervalMs);
     try {
-      return await fn(AbortSignal.any([deadline.signal, g.stopped.signal]));
+      return await fn(deadline.signal);
     } finally {
       timer.clear();
+      g.stopped.signal.removeEventListener('abort', stop);
     }
   }
 

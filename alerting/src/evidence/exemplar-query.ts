@@ -28,6 +28,8 @@ export interface ExemplarQuery {
 
 /** The expression behind an alert: Prometheus puts it in the generatorURL as `g0.expr`. */
 export function exprFromGeneratorUrl(url: string): string | undefined {
+  // most alerts posted by other clients have no generatorURL: no URL to parse (and no exception to throw)
+  if (!url.includes('g0.expr=')) return undefined;
   try {
     return new URL(url).searchParams.get('g0.expr') ?? undefined;
   } catch {

@@ -13,11 +13,13 @@ export interface AckDecision {
 export async function checkAck(opts: {
   acks: AckStore;
   groupKey: string;
+  /** The group's acknowledgement, read by the caller (alongside the nflog entry). */
+  ack: Acknowledgement | undefined;
   entry: NotificationLogEntry | undefined;
   firing: ReadonlySet<string>;
   reason: SendReason | undefined;
 }): Promise<AckDecision> {
-  const ack = await opts.acks.get(opts.groupKey);
+  const { ack } = opts;
   if (!ack) return { ack: undefined, holdBack: false };
   const told = new Set(opts.entry?.firing ?? []);
   const newFiring = [...opts.firing].some((fp) => !told.has(fp));

@@ -1,12 +1,13 @@
 // One flush of one aggregation group for one receiver, as Alertmanager's notify pipeline runs it:
-// inhibit → time intervals → silences → per integration (ack check → dedup → retry → nflog write).
+// inhibit → time intervals → silences → per integration (ack check → dedup → retry → nflog write). The reads
+// of the last stages (silences, the nflog entries, the acknowledgement) run together.
 // Integrations run side by side: one failing (and retrying) does not hold back its siblings.
 import type { Logger } from 'pino';
 import { isResolved, type Alert } from '../model/alert.js';
 import type { Clock } from '../model/clock.js';
 import type { LabelSet } from '../model/labels.js';
 import type { Evidence, Integration, NotificationContext } from '../model/notification.js';
-import type { AckStore, AlertStore, NotificationLog, SilenceStore } from '../model/stores.js';
+import type { AckStore, Acknowledgement, AlertStore, NotificationLog, NotificationLogEntry, SilenceStore } from '../model/stores.js';
 import type { NotifyMetrics } from '../dispatch/metrics.js';
 import { checkAck } from './ack.js';
 import { needsUpdate, type SendReason } from './dedup.js';
@@ -97,6 +98,10 @@ export class NotifyPipeline {
     const all = await this.sources();
     const inh = inhibitStage(req.alerts, all, this.o.suppression, now);
     const mute = timeIntervalStage(inh.kept, req.route, this.o.suppression, now);
+    const integrations = this.o.integrationsFor(req.receiver);
+    // The notification log and the acknowledgement are read while the silences are (one round of batched
+    // reads, not three); a failed read surfaces in its integration's outcome, as before.
+    const prefetched = mute.kept.length > 0 ? this.prefetch(req, integrations) : undefined;
     const silences = mute.kept.length > 0 ? await this.o.stores.silences.list() : [];
     const sil = silenceStage(mute.kept, silences, this.o.suppression, now);
     const result: FlushResult = {
@@ -113,8 +118,7 @@ export class NotifyPipeline {
 
     let evidence: Promise<Evidence> | undefined;
     const evidenceOnce = (): Promise<Evidence> => (evidence ??= this.gatherEvidence(result.delivered, now));
-    const integrations = this.o.integrationsFor(req.receiver);
-    result.outcomes = await Promise.all(integrations.map((i) => this.toIntegration(i, req, result.delivered, evidenceOnce)));
+    result.outcomes = await Promise.all(integrations.map((i, n) => this.toIntegration(i, req, result.delivered, evidenceOnce, prefetched!.entries[n]!, prefetched!.ack)));
     result.ok = result.outcomes.every((x) => x.ok);
     result.notifiedFiring = result.outcomes.some((x) => x.sent && x.ok && x.reason !== 'all-resolved');
     if (evidence) result.evidence = await evidence;
@@ -153,20 +157,31 @@ export class NotifyPipeline {
     return outcome;
   }
 
+  /** Each integration's nflog entry and the group's acknowledgement, read now, awaited by toIntegration. */
+  private prefetch(req: FlushRequest, integrations: Integration[]): { entries: Promise<NotificationLogEntry | undefined>[]; ack: Promise<Acknowledgement | undefined> } {
+    const entries = integrations.map((i) => this.o.stores.nflog.get(req.groupKey, req.receiver, i.name));
+    const ack = this.o.stores.acks.get(req.groupKey);
+    // not awaited when everything was silenced: a failure then is of no consequence
+    for (const p of [...entries, ack]) p.catch(() => undefined);
+    return { entries, ack };
+  }
+
   private async toIntegration(
     integration: Integration,
     req: FlushRequest,
     alerts: Alert[],
     evidence: () => Promise<Evidence>,
+    nflogEntry: Promise<NotificationLogEntry | undefined>,
+    acknowledgement: Promise<Acknowledgement | undefined>,
   ): Promise<IntegrationOutcome> {
     const { now } = req;
     const firing = new Set(alerts.filter((a) => !isResolved(a, now)).map((a) => a.fingerprint));
     const resolved = new Set(alerts.filter((a) => isResolved(a, now)).map((a) => a.fingerprint));
     const base = { integration: integration.name };
     try {
-      const entry = await this.o.stores.nflog.get(req.groupKey, req.receiver, integration.name);
+      const [entry, acknowledged] = await Promise.all([nflogEntry, acknowledgement]);
       const reason = needsUpdate({ entry, firing, resolved, sendResolved: integration.sendResolved, repeatIntervalMs: req.route.repeatIntervalMs, now });
-      const ack = await checkAck({ acks: this.o.stores.acks, groupKey: req.groupKey, entry, firing, reason });
+      const ack = await checkAck({ acks: this.o.stores.acks, groupKey: req.groupKey, ack: acknowledged, entry, firing, reason });
       if (!reason || ack.holdBack) return { ...base, sent: false, ok: true };
 
       // AM RetryStage: without send_resolved only firing alerts go out, and a flush of resolved alerts

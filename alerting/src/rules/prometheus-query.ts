@@ -3,7 +3,7 @@
 // EngineQueryFunc does), anything else is an error naming what came back. Queries share a pool of
 // keep-alive connections whose size bounds how many run at once (Prometheus bounds its concurrent rule
 // evaluations with a semaphore, --rules.max-concurrent-rule-evals).
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import type { LabelSet } from '../model/labels.js';
 import { parseGoFloat } from './template/go-value.js';
 
@@ -35,7 +35,7 @@ interface ApiResponse {
 const num = (s: string): number => parseGoFloat(s) ?? NaN;
 
 export class PrometheusQuerier {
-  private readonly url: URL;
+  private readonly url: { origin: string; pathname: string };
   private agent: Agent | undefined;
 
   /** `connections`: queries in flight at most (more wait for a free connection). */
@@ -44,7 +44,8 @@ export class PrometheusQuerier {
     private readonly timeoutMs = 30_000,
     private readonly connections = 16,
   ) {
-    this.url = new URL('api/v1/query', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+    const url = new URL('api/v1/query', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+    this.url = { origin: url.origin, pathname: url.pathname };
   }
 
   /** Closes the pooled connections; a later query opens new ones. */
@@ -58,13 +59,14 @@ export class PrometheusQuerier {
     const url = this.url;
     let res;
     try {
-      res = await request(url, {
+      res = await (this.agent ??= new Agent({ connections: this.connections, keepAliveTimeout: 30_000 })).request({
+        origin: url.origin,
+        path: url.pathname,
         method: 'POST',
         body: `query=${encodeURIComponent(query)}&time=${(at.getTime() / 1000).toFixed(3)}`,
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
-        dispatcher: (this.agent ??= new Agent({ connections: this.connections, keepAliveTimeout: 30_000 })),
       });
     } catch (e) {
       throw new QueryError(`query ${url.origin}: ${(e as Error).message}`, { cause: e });

@@ -1,6 +1,6 @@
 // One HTTP POST for an integration, with a timeout, classified the way the retry stage needs it:
 // 2xx ok, 429/5xx/network retryable, other 4xx permanent. Messages never contain the URL.
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { RetryableNotifyError } from '../../model/notification.js';
 import { redactUrl, safeMessage } from './redact.js';
 
@@ -30,6 +30,28 @@ const MAX_BODY = 64 * 1024;
  */
 const agent = new Agent({ connections: 32 });
 
+interface Target {
+  origin: string;
+  path: string;
+  /** Basic credentials written in the URL (user:password@host), sent as Go's HTTP client sends them. */
+  authorization?: string;
+}
+
+/** Origin and path of each receiver URL, parsed once (an integration posts to the same URL every time). */
+const targets = new Map<string, Target>();
+
+function target(url: string): Target {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: u.pathname + u.search };
+    if (u.username || u.password) t.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    if (targets.size >= 1000) targets.clear(); // URLs come from the config: a bound for reload churn only
+    targets.set(url, t);
+  }
+  return t;
+}
+
 async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -40,6 +62,8 @@ async function readBounded(body: Dispatcher.ResponseData['body']): Promise<strin
   }
   return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8').slice(0, MAX_BODY);
 }
+
+const hasAuthorization = (headers: Record<string, string> | undefined): boolean => !!headers && Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
 
 /** The answer's headers, looked up as fetch's Headers would (undici gives lower-case names). */
 function headerGetter(headers: Record<string, string | string[] | undefined>): PostResult['headers'] {
@@ -77,12 +101,14 @@ export async function post(opts: PostOptions): Promise<PostResult> {
   if (opts.signal.aborted) abort.abort();
   else opts.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const res = await request(opts.url, {
+    const { origin, path, authorization } = target(opts.url);
+    const res = await agent.request({
+      origin,
+      path,
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'lantern-alerting/0.1', ...opts.headers },
+      headers: { 'content-type': 'application/json', 'user-agent': 'lantern-alerting/0.1', ...(authorization && !hasAuthorization(opts.headers) ? { authorization } : {}), ...opts.headers },
       body: opts.body,
       signal: abort.signal,
-      dispatcher: agent,
     });
     return { status: res.statusCode, headers: headerGetter(res.headers), body: await readBounded(res.body) };
   } catch (err) {
