@@ -79,6 +79,9 @@ function brokerConfig(port: number, controllerPort: number, logDir: string): str
     'num.io.threads': '2',
     'background.threads': '2',
     'log.cleaner.enable': 'false',
+    // a killed broker's old registration expires fast, so a restart after a crash is quick too
+    'broker.session.timeout.ms': '2000',
+    'broker.heartbeat.interval.ms': '500',
   };
   const lines = tmpl.split('\n').filter((l) => !Object.keys(overrides).some((k) => l.startsWith(`${k}=`)));
   return [...lines, ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`), ''].join('\n');
