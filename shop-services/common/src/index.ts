@@ -60,6 +60,6 @@ export { captureTraceHeaders, contextFromHeaders, traceIdOf } from './events/tra
 export { consumerLagGauge, dlqDepthGauge, fetchGroupLag, fetchDlqDepth, DLQ_REPLAY_GROUP, type PartitionLag, type DlqDepth } from './events/lag.js';
 export { dlqAdminRoutes, type DlqAdminOptions, type DlqMessage } from './events/dlq-admin.js';
 export { outboxMigrations, processedEventsMigrations, OUTBOX_TABLE, PROCESSED_EVENTS_TABLE } from './outbox/migrations.js';
-export { enqueueEvent, type OutboxEvent } from './outbox/enqueue.js';
+export { enqueueEvent, MAX_EVENT_BYTES, type OutboxEvent } from './outbox/enqueue.js';
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.js';
 export { claimEvent, pruneProcessedEvents } from './outbox/claim.js';

@@ -261,3 +261,22 @@ test('a relay that cannot reach Kafka does not keep the outbox from an instance 
   await waitFor(() => received.length === 1, { what: 'the event', timeoutMs: 20_000 });
   t.is(decodeEnvelope(received[0]?.value ?? null).id, sent.id);
 });
+
+test('big events: one above 256 KiB is refused at enqueue; a backlog larger than a Kafka record batch goes out in several requests', async (t) => {
+  const db = await freshDb(t);
+  const err = await t.throwsAsync(db.knex.transaction((trx) => enqueueEvent(trx, { topic: 'orders', type: 'x', key: 'k', data: { blob: 'x'.repeat(300 * 1024) } })), {
+    instanceOf: InvalidEventDataError,
+  });
+  t.is(err?.details?.[0]?.path, 'data');
+
+  // 12 events of ~200 KB for one partition: 2.4 MB, over the broker's 1 MiB record-batch limit if sent at once
+  const orders = await topic('outbox-big', 1);
+  const ids: string[] = [];
+  for (let n = 0; n < 12; n++) ids.push((await db.knex.transaction((trx) => enqueueEvent(trx, { topic: orders, type: 'test.big', key: 'k', data: { n, blob: 'é'.repeat(100 * 1024) } }))).id);
+  const relay = createOutboxRelay({ db, kafka, source: 's' });
+  t.teardown(() => relay.stop());
+  t.is(await relay.drain(), 12);
+  const received = await collect(t, [orders]);
+  await waitFor(() => received.length >= 12, { what: '12 big events', timeoutMs: 30_000 });
+  t.deepEqual(envelopes(received).map((e) => e.id), ids, 'all of them, in order');
+});

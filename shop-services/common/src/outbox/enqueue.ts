@@ -26,6 +26,12 @@ export interface OutboxEvent<T extends ShopEventType | string = ShopEventType | 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 const MAX_KEY = 512;
 const MAX_HEADER_VALUE = 4096;
+/**
+ * Largest envelope accepted, in bytes of JSON. Kafka refuses a record batch above max.message.bytes
+ * (1 MiB by default) for good, and a row Kafka refuses would hold up the whole outbox: events carry
+ * ids and summaries, never documents.
+ */
+export const MAX_EVENT_BYTES = 256 * 1024;
 
 function validateData(type: string, version: number, data: unknown): unknown {
   if (version !== 1 || !Object.hasOwn(SHOP_EVENTS, type)) return data;
@@ -76,6 +82,10 @@ export async function enqueueEvent<T extends ShopEventType | string>(trx: Knex.T
   // stored without source unless the caller set one: the relay fills in its own (string splice, no re-parse)
   const { source: _source, ...withoutSource } = envelope;
   const stored = e.source === undefined ? withoutSource : envelope;
+  const payload = JSON.stringify(stored);
+  if (Buffer.byteLength(payload) > MAX_EVENT_BYTES) {
+    throw new InvalidEventDataError(e.type, [{ path: 'data', message: `the event is ${Buffer.byteLength(payload)} bytes as JSON; at most ${MAX_EVENT_BYTES} are accepted` }]);
+  }
   const headers: Record<string, string> = { ...e.headers, ...captureTraceHeaders(), 'event-type': e.type, 'event-id': envelope.id };
   await trx.raw('INSERT INTO ?? (event_id, topic, key, type, payload, source, headers) VALUES (?, ?, ?, ?, ?, ?, ?::jsonb)', [
     OUTBOX_TABLE,
@@ -83,7 +93,7 @@ export async function enqueueEvent<T extends ShopEventType | string>(trx: Knex.T
     e.topic,
     e.key,
     e.type,
-    JSON.stringify(stored),
+    payload,
     e.source ?? null,
     JSON.stringify(headers),
   ]);

@@ -106,6 +106,24 @@ function relayMetrics() {
   };
 }
 
+/**
+ * Bytes one Kafka request may carry (default 512 KiB): a partition's messages travel as one record
+ * batch, and the broker refuses a batch above max.message.bytes (1 MiB by default) every time it is
+ * retried, which would hold up the outbox for good.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** The longest prefix of rows within MAX_REQUEST_BYTES (always at least one row: enqueueEvent caps a row at 256 KiB). */
+function fitBatch(rows: OutboxRow[]): OutboxRow[] {
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as OutboxRow;
+    bytes += Buffer.byteLength(row.payload) + Buffer.byteLength(row.key) + Buffer.byteLength(JSON.stringify(row.headers)) + 100;
+    if (bytes > MAX_REQUEST_BYTES && i > 0) return rows.slice(0, i);
+  }
+  return rows;
+}
+
 /** The envelope as sent: the stored JSON with `source` spliced in when the row has none. */
 function envelopeValue(row: OutboxRow, source: string): string {
   if (row.source !== null) return row.payload;
@@ -314,6 +332,9 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       throw err;
     }
     if (rows.length === 0) return { sent: 0, more: false, busy: false };
+    const fitted = fitBatch(rows);
+    const more = rows.length === batchSize || fitted.length < rows.length;
+    rows = fitted;
     try {
       await publish(rows, opts.source);
     } catch (err) {
@@ -328,7 +349,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       await dropSession();
       throw err;
     }
-    return { sent: rows.length, more: rows.length === batchSize, busy: false };
+    return { sent: rows.length, more, busy: false };
   }
 
   async function refreshStats(): Promise<void> {
