@@ -203,7 +203,8 @@ function newUsers(n: number): AuthUser[] {
 }
 
 async function runLoad(url: string, saleId: string, attempts: Attempt[]): Promise<LoadResult> {
-  const pool = new Pool(url, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 30_000 });
+  // a stuck service fails the round within seconds instead of hanging the bench
+  const pool = new Pool(url, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
   const outcomes: Outcome[] = new Array(attempts.length);
   const latenciesMs: number[] = [];
   let next = 0;
@@ -241,6 +242,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Children still running if the bench dies: killed on the way out, so no orphan keeps a port or CPU. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 function forkWithPort(script: string, env: Record<string, string>, sdk: boolean): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const child = fork(script, [], {
@@ -248,6 +256,7 @@ function forkWithPort(script: string, env: Record<string, string>, sdk: boolean)
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, ...env },
     });
+    children.add(child);
     child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${(m as { port: number }).port}` }));
     child.once('exit', (code) => reject(new Error(`${env.FLASH_SALE_BENCH_ROLE ?? script} exited with ${code}`)));
   });
@@ -257,7 +266,9 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
+  clearTimeout(killer);
 }
 
 /** The inventory service's allocation endpoints, enough for creating and settling sales (not on the measured path). */
@@ -277,8 +288,14 @@ async function stubInventory(): Promise<Server> {
 
 // ---------------------------------------------------------------------------------------------------
 
+/**
+ * Per round, in order: the two floors, the sale itself (10,000 buyers for 100 units), then as many new
+ * buyers against the same, now sold-out, sale: the fast path alone.
+ */
+const KINDS = ['floor_koa', 'floor_shop', 'flash_sale', 'sold_out_path'] as const;
+
 interface Round {
-  kind: 'floor_koa' | 'floor_shop' | 'flash_sale';
+  kind: (typeof KINDS)[number];
   attempts: number;
   cpuUsPerAttempt: number;
   byProcess: Record<CpuSource['name'], number>;
@@ -343,6 +360,7 @@ async function main(): Promise<void> {
         KAFKA_GROUP_ID: uniqueName('bench-flash-sale-orders'),
       },
     });
+    children.add(service);
     service.once('exit', (code, signal) => {
       if (signal !== 'SIGTERM') console.error(`flash-sale service exited with ${code ?? signal}`);
     });
@@ -402,13 +420,15 @@ async function main(): Promise<void> {
       for (const kind of ['floor_koa', 'floor_shop'] as const) await runLoad(floors[kind].url, randomUUID(), await attemptsFor(newUsers(2000))); // warm the floors too
 
       for (let r = 0; r < ROUNDS; r++) {
-        for (const kind of ['floor_koa', 'floor_shop', 'flash_sale'] as const) {
+        let lastSale = '';
+        for (const kind of KINDS) {
           const attempts = await attemptsFor(newUsers(BUYERS));
-          const saleId = kind === 'flash_sale' ? await createSale(STOCK) : randomUUID();
-          const pid = kind === 'flash_sale' ? servicePid : floors[kind].child.pid!;
+          const saleId = kind === 'flash_sale' ? (lastSale = await createSale(STOCK)) : kind === 'sold_out_path' ? lastSale : randomUUID();
+          const onService = kind === 'flash_sale' || kind === 'sold_out_path';
+          const pid = onService ? servicePid : floors[kind].child.pid!;
           const meter = new CpuMeter([{ name: 'service', pids: async () => [pid] }, ...shared]);
           await meter.begin();
-          const load = await runLoad(kind === 'flash_sale' ? serviceUrl : floors[kind].url, saleId, attempts);
+          const load = await runLoad(onService ? serviceUrl : floors[kind as 'floor_koa' | 'floor_shop'].url, saleId, attempts);
           // the window closes once every accepted purchase has reached Kafka
           if (kind === 'flash_sale') await waitFor(outboxEmpty, { timeoutMs: 60_000, intervalMs: 20, what: 'outbox drained' });
           const cpu = await meter.end();
@@ -483,6 +503,8 @@ async function main(): Promise<void> {
     cpu_us_per_attempt_redis: Math.round(pick('flash_sale', (r) => r.byProcess.redis)),
     cpu_us_per_attempt_postgres: Math.round(pick('flash_sale', (r) => r.byProcess.postgres)),
     cpu_us_per_attempt_kafka: Math.round(pick('flash_sale', (r) => r.byProcess.kafka)),
+    sold_out_path_cpu_us_per_attempt: Math.round(pick('sold_out_path', (r) => r.cpuUsPerAttempt)),
+    sold_out_path_attempts_per_s: Math.round(pick('sold_out_path', (r) => r.attemptsPerS)),
     floor_koa_cpu_us_per_attempt: Math.round(pick('floor_koa', (r) => r.cpuUsPerAttempt)),
     floor_shop_cpu_us_per_attempt: Math.round(pick('floor_shop', (r) => r.cpuUsPerAttempt)),
     floor_koa_attempts_per_s: Math.round(pick('floor_koa', (r) => r.attemptsPerS)),
@@ -493,7 +515,7 @@ async function main(): Promise<void> {
   };
   const rows = Object.fromEntries(
     rounds.map((r, i) => [
-      `${Math.floor(i / 3) + 1} ${r.kind}`,
+      `${Math.floor(i / KINDS.length) + 1} ${r.kind}`,
       {
         cpu_us_per_attempt: Math.round(r.cpuUsPerAttempt),
         service_us: Math.round(r.byProcess.service),

@@ -68,7 +68,7 @@ export interface FlashSaleService {
 export function createFlashSaleService(opts: FlashSaleServiceOptions): FlashSaleService {
   const { config, telemetry, kafka } = opts;
   const logger = telemetry.logger;
-  const db = createDb({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations });
+  const db = createDb({ url: config.DATABASE_URL, schema: config.DB_SCHEMA, migrations, pool: { max: config.DB_POOL_MAX } });
   // Fail fast rather than queue while Redis is away (a purchase answers 503, listings fall back to
   // Postgres). Auto-pipelining: the scripts of one event-loop turn share one socket write.
   const redis = new Redis(config.REDIS_URL, {

@@ -10,6 +10,8 @@ export const flashSaleConfigSchema = commonConfigSchema.extend({
   /** Prefix of every Redis key; instances of one deployment share it. */
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default('shop:flash-sale:'),
   REDIS_COMMAND_TIMEOUT_MS: int(1, 1000),
+  /** Postgres connections: accepted purchases each hold one for their transaction, so a burst of buyers queues here. */
+  DB_POOL_MAX: int(1, 20),
   /** The inventory service: sale stock is allocated there at creation and unsold units returned at the end. */
   INVENTORY_SERVICE_URL: z.url().default('http://127.0.0.1:8084'),
   /** Where purchase requests go (the order service consumes them). */
