@@ -154,8 +154,15 @@ export function createEventConsumer(kafka: Kafka, opts: EventConsumerOptions): E
     log?.warn({ topic, partition, offset: message.offset, reason, errorClass: errorClassName(err), attempts: history.length, err: errorText(err) }, 'event dead-lettered');
   }
 
-  async function refreshLag(): Promise<PartitionLag[]> {
+  let adminConnected = false;
+  let refreshing: Promise<PartitionLag[]> | undefined;
+
+  async function measureLag(): Promise<PartitionLag[]> {
     if (!admin) throw new Error('refreshLag: the consumer is not started');
+    if (!adminConnected) {
+      await admin.connect();
+      adminConnected = true;
+    }
     const lags = await fetchGroupLag(admin, opts.groupId, opts.topics, opts.fromBeginning ?? false);
     for (const l of lags) {
       const labels = { group: opts.groupId, topic: l.topic, partition: String(l.partition) };
@@ -166,10 +173,16 @@ export function createEventConsumer(kafka: Kafka, opts: EventConsumerOptions): E
     return lags;
   }
 
-  async function startLag(): Promise<void> {
+  /** One measurement at a time: a slow broker must not pile up admin requests. */
+  function refreshLag(): Promise<PartitionLag[]> {
+    refreshing ??= measureLag().finally(() => (refreshing = undefined));
+    return refreshing;
+  }
+
+  function startLag(): void {
     if (lagIntervalMs === false) return;
     admin = kafka.admin();
-    await admin.connect();
+    // connected lazily by the first refresh: the lag gauge must not make start() depend on the admin API
     const tick = () =>
       void refreshLag().catch((err: unknown) => log?.debug({ err: errorText(err), group: opts.groupId }, 'consumer lag refresh failed'));
     lagTimer = setInterval(tick, Math.min(lagIntervalMs, 30_000));
@@ -230,7 +243,7 @@ export function createEventConsumer(kafka: Kafka, opts: EventConsumerOptions): E
       await consumer.run({
         eachMessage: ({ topic, partition, message, heartbeat }) => handle(topic, partition, message, heartbeat),
       });
-      await startLag();
+      startLag();
     },
     async stop() {
       stopping.abort(new Error('event consumer stopping'));
@@ -238,8 +251,10 @@ export function createEventConsumer(kafka: Kafka, opts: EventConsumerOptions): E
       lagTimer = undefined;
       await consumer.disconnect();
       if (ownProducer) await dlq.disconnect();
+      await refreshing?.catch(() => undefined);
       if (admin) await admin.disconnect().catch(() => undefined);
       admin = undefined;
+      adminConnected = false;
       // a stopped consumer reports nothing rather than a frozen lag
       for (const l of reported) lagGauge.remove(JSON.parse(l) as Record<string, string>);
       reported.clear();
