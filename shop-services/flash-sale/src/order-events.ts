@@ -1,9 +1,13 @@
 import type { Knex } from 'knex';
+import { z } from 'zod';
 import { claimEvent, orderPlacedSchema, orderStatusChangedSchema, typedHandler, type EventHandler, type Logger } from '@lantern/shop-common';
 import type { SaleStore } from './db/sale-store.js';
 import type { SaleCounters } from './redis/sale-counters.js';
 import type { SoldOutFlags } from './sold-out-flags.js';
 import { purchaseTransitionsTotal, unitsReleasedTotal } from './metrics.js';
+
+const uuid = z.uuid();
+const isUuid = (id: string) => uuid.safeParse(id).success;
 
 export interface OrderEventDeps {
   knex: Knex;
@@ -28,7 +32,7 @@ export function orderEventHandlers(deps: OrderEventDeps): Record<string, EventHa
   return {
     'order.placed': typedHandler(orderPlacedSchema, async (event) => {
       const { orderId, flashSaleId } = event.data;
-      if (!flashSaleId) return; // an ordinary order
+      if (!flashSaleId || !isUuid(orderId)) return; // an ordinary order
       const changed = await knex.transaction(async (trx) => {
         if (!(await claimEvent(trx, groupId, event.id))) return false;
         return store.markOrdered(trx, orderId);
@@ -40,6 +44,7 @@ export function orderEventHandlers(deps: OrderEventDeps): Record<string, EventHa
     }),
     'order.cancelled': typedHandler(orderStatusChangedSchema, async (event) => {
       const { orderId, reason } = event.data;
+      if (!isUuid(orderId)) return; // purchase ids are UUIDs: not one of ours
       const failed = await knex.transaction(async (trx) => {
         if (!(await claimEvent(trx, groupId, event.id))) return undefined;
         const f = await store.markFailed(trx, orderId, reason ?? 'order not created');

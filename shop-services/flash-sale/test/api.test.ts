@@ -138,6 +138,24 @@ test('hostile input → 400 naming the field, never a 500', async (t) => {
   t.deepEqual(shop.telemetry.errors, []);
 });
 
+test.serial('Redis unreachable: purchases answer 503 (nothing kept), listings fall back to Postgres', async (t) => {
+  const sale = (await shop.createSale({ stock: 4 })).body;
+  shop.svc.redis.disconnect();
+  try {
+    const res = await shop.call('POST', `/flash-sales/${sale.id}/purchase`, { user: customer() });
+    t.deepEqual([res.status, res.body.error.code], [503, 'flash_sale_unavailable']);
+    t.truthy(res.headers.get('retry-after'));
+    const shown = await shop.call('GET', `/flash-sales/${sale.id}`);
+    t.deepEqual([shown.status, shown.body.remaining], [200, 4]);
+    t.is((await shop.call('GET', '/flash-sales')).status, 200);
+  } finally {
+    await shop.svc.redis.connect();
+  }
+  t.is((await shop.svc.db.knex('purchases').where({ sale_id: sale.id })).length, 0);
+  t.is((await shop.call('POST', `/flash-sales/${sale.id}/purchase`, { user: customer() })).status, 202);
+  t.deepEqual(shop.telemetry.errors, []);
+});
+
 test.serial('inventory refusing or unreachable: no sale is listed, and a stuck allocation is given back', async (t) => {
   const short = randomUUID();
   shop.inventory.stock.set(short, 3);
