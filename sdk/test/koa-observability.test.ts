@@ -226,6 +226,8 @@ test('koaServer (what Telemetry.koa() installs): one span per request handed to 
   const made = spans.getFinishedSpans().slice(before).filter((s) => s.kind === SpanKind.SERVER && s.attributes['server.port'] === port);
   t.deepEqual(made.map((s) => s.name), ['GET /things/:id'], 'no spans for probes and scrapes');
   t.is(made[0]?.spanContext().traceId, traceId);
+  t.is(made[0]?.attributes['server.address'], '127.0.0.1', 'the Host header without its port');
+  t.is(made[0]?.attributes['server.port'], port);
   const line = lines.find((l) => l.route === '/things/:id');
   t.is(line?.trace_id, traceId);
   t.is(line?.span_id, made[0]?.spanContext().spanId);

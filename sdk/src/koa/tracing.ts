@@ -39,11 +39,24 @@ function statusOfError(err: unknown): number {
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }
 
+/**
+ * ctx.hostname without koa's general path (comma splitting, URL parsing for IPv6) when the app does not
+ * trust proxies: the Host header minus its port. Behind trusted proxies koa's getter (X-Forwarded-Host).
+ */
+function hostnameOf(ctx: Context): string {
+  if (ctx.app.proxy) return ctx.hostname;
+  const host = ctx.req.headers.host;
+  if (!host) return '';
+  if (host.startsWith('[')) return ctx.hostname; // IPv6 literal
+  const colon = host.indexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
 function startAttributes(span: Span, ctx: Context, method: string): void {
   span.setAttribute(ATTR_HTTP_REQUEST_METHOD, method);
   span.setAttribute(ATTR_URL_PATH, ctx.path);
   span.setAttribute(ATTR_URL_SCHEME, ctx.protocol);
-  const host = ctx.hostname;
+  const host = hostnameOf(ctx);
   if (host) span.setAttribute(ATTR_SERVER_ADDRESS, host);
   const port = ctx.req.socket?.localPort;
   if (port) span.setAttribute(ATTR_SERVER_PORT, port);
