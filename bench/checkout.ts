@@ -50,6 +50,8 @@ const STEP_S = Number(process.env.BENCH_STEP_SECONDS ?? 5);
 const USERS = Number(process.env.BENCH_USERS ?? 500);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 128);
 const P95_LIMIT_MS = 200;
+/** A step whose p95 exceeds this is the last: the shop is saturated (its orders queue up). */
+const SATURATED_P95_MS = 1000;
 const TARGET_CPU_MS_PER_ORDER = 4;
 const REQUEST_TIMEOUT_MS = 10_000;
 const DRAIN_TIMEOUT_MS = 60_000;
@@ -334,15 +336,24 @@ try {
   // can outlast the gateway's upstream timeout on a loaded machine and open its breaker: one at a time
   // first, until a few in a row succeed, then a short constant-rate run.
   {
-    let okInRow = 0;
-    for (let i = 0; i < 200 && okInRow < 5; i++) {
-      const w = await run(2, 1);
-      okInRow = w.paid === w.scheduled ? okInRow + 1 : 0;
-      if (okInRow === 0) await new Promise((r) => setTimeout(r, 1000));
+    const healthy = async () => {
+      // one order a second until five in a row go through (an open breaker closes again after 10 s)
+      let okInRow = 0;
+      for (let i = 0; i < 120 && okInRow < 5; i++) {
+        const w = await run(1, 1);
+        okInRow = w.paid === w.scheduled ? okInRow + 1 : 0;
+      }
+    };
+    await healthy();
+    for (const [rate, seconds] of [
+      [2, 5],
+      [Math.min(5, RATES[0]!), 10],
+    ] as const) {
+      const w = await run(rate, seconds);
+      console.log(`warm-up @${rate}/s: ${w.paid}/${w.scheduled} paid, errors ${JSON.stringify(w.errors)}`);
     }
-    const w = await run(Math.min(5, RATES[0]!), 10);
-    console.log(`warm-up: ${w.paid}/${w.scheduled} paid, errors ${JSON.stringify(w.errors)}`);
     await waitDrained('warm-up');
+    await healthy();
   }
 
   // the shop's fixed background work with no orders (pollers, relays, consumer fetches, metrics)
@@ -386,7 +397,9 @@ try {
     };
     steps.push(step);
     console.log(describe(step, counted));
-    if (!step.pass) break;
+    // Past the p95 limit the CPU figure is still worth having (fixed costs spread over more orders), so
+    // the steps go on until orders fail or queue up (p95 over a second): then the shop is saturated.
+    if (errors > 0 || load.paid < load.scheduled || p95 > SATURATED_P95_MS) break;
   }
   measuredToUs = Number(process.hrtime.bigint() / 1000n);
   for (const [k, v] of Object.entries(steps.reduce<Record<string, number>>((acc, st) => {
@@ -404,9 +417,17 @@ try {
   await kafka?.destroy();
 }
 
-// floor: the same orders (two requests each) at the same rate through a bare proxy to a bare upstream
 const best = [...steps].reverse().find((x) => x.pass);
-const floorRate = best?.rate ?? steps[0]?.rate ?? RATES[0]!;
+const first = steps[0];
+// The CPU figure comes from the highest passing step; when none passed (p95 over the limit on a busy
+// machine), from the highest step whose orders all went through: CPU per order does not depend on how
+// long an order waited for a core, and more orders per second spread the fixed costs thinner.
+const clean = [...steps].reverse().find((x) => x.errors === 0 && x.load.paid >= x.load.scheduled);
+const chosen = best ?? clean ?? first;
+
+// floor: two-request orders at the chosen step's rate through a bare proxy to a bare upstream (at least
+// 10 s of them: /proc counts CPU in 10 ms ticks, and the floor's orders are cheap)
+const floorRate = chosen?.rate ?? RATES[0]!;
 {
   const startFloor = (env: Record<string, string>) =>
     new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
@@ -426,7 +447,7 @@ const floorRate = best?.rate ?? steps[0]?.rate ?? RATES[0]!;
       { name: 'upstream', pids: () => [upstream.child.pid!] },
     ];
     const before = cpuSnapshot(floorSources);
-    const r = await floorRun(STEP_S);
+    const r = await floorRun(Math.max(STEP_S, 10));
     const cpu = cpuBetween(before, cpuSnapshot(floorSources));
     floorStep = { rate: floorRate, cpu, paid: r.paid, cpuMsPerOrder: sum(cpu) / Math.max(1, r.paid) };
     console.log(`floor: bare proxy → upstream, ${r.paid} two-request orders at ${floorRate}/s: ${floorStep.cpuMsPerOrder.toFixed(3)} ms CPU/order (proxy ${(cpu.proxy! / Math.max(1, r.paid)).toFixed(3)}, upstream ${(cpu.upstream! / Math.max(1, r.paid)).toFixed(3)})`);
@@ -456,8 +477,6 @@ if (profDir) {
   console.log(`profiles of every service: ${profDir}`);
 }
 
-const first = steps[0];
-const chosen = best ?? first;
 const perOrder = (st: Step | undefined, name: string) => (st && st.load.paid > 0 ? (st.cpu[name] ?? 0) / st.load.paid : 0);
 const idleTotal = idle ? sum(idle.msPerS, ['gateway', 'product', 'inventory', 'order', 'payment', 'notification', 'postgres', 'redis', 'kafka']) : 0;
 const round2 = (n: number) => Number(n.toFixed(2));

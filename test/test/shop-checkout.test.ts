@@ -43,7 +43,9 @@ type DecodedSpan = ReturnType<OtlpReceiver['spans']>[number];
 
 const serviceOf = (s: DecodedSpan): string => String(s.resource.attributes['service.name'] ?? '');
 
-test.before(async () => {
+test.before(async (t) => {
+  // seven processes start at once: on a busy machine that can outlast ava's default inactivity timeout
+  t.timeout(180_000);
   shop = await startShop({ paymentTimeoutMs: PAYMENT_TIMEOUT_MS });
   adminToken = await login(shop, ADMIN_EMAIL, ADMIN_PASSWORD);
   const page = await api(shop, 'GET', '/api/products?limit=20&sort=price');
