@@ -81,6 +81,8 @@ export function createProductRoutes(deps?: ProductRouteDeps): AnyRoute[] {
       auth: 'none',
       params: productIdParams,
       response: productSchema,
+      // L1 hands out the same (never mutated) object on every hit: its response bytes are made once
+      reuseResponse: true,
       handler: async ({ params }) => {
         const { cache, hotKeys } = need();
         const product = await cache.get(params.id);

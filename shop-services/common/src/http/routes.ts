@@ -40,6 +40,13 @@ export interface RouteSpec<
   response?: R;
   /** Success status, 200 by default (204 means no body). */
   status?: number;
+  /**
+   * The handler returns objects it never mutates (straight from an immutable cache, say): the
+   * validated, serialised response is kept per returned object (a WeakMap, so it goes with the
+   * object) and sent again as the same bytes, without the response schema parse and JSON
+   * serialisation, whenever the handler returns that object again.
+   */
+  reuseResponse?: boolean;
   auth: A;
   handler(input: RouteInput<P, Q, B, A>): Promise<R extends z.ZodType ? z.input<R> : unknown>;
 }
@@ -55,6 +62,7 @@ export interface AnyRoute {
   body?: z.ZodType;
   response?: z.ZodType;
   status?: number;
+  reuseResponse?: boolean;
   auth: RouteAuth;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- erased handler type; defineRoute checks it
   handler(input: any): Promise<unknown>;
@@ -77,6 +85,16 @@ function queryObject(ctx: Koa.Context): Record<string, unknown> {
 
 /** The Koa middleware that validates input, checks the end-user requirement and runs the handler. */
 export function routeMiddleware(route: AnyRoute): Koa.Middleware {
+  const reused = route.reuseResponse ? new WeakMap<object, Buffer>() : undefined;
+  /** The response bytes for `result`, computed once per object (see RouteSpec.reuseResponse). */
+  const bytesOf = (result: object): Buffer => {
+    let bytes = reused!.get(result);
+    if (bytes === undefined) {
+      bytes = Buffer.from(JSON.stringify(route.response ? route.response.parse(result) : result));
+      reused!.set(result, bytes);
+    }
+    return bytes;
+  };
   return async function handle(ctx) {
     const user: AuthUser | undefined =
       route.auth === 'admin' ? requireRole(ctx, 'admin') : route.auth === 'user' ? requireUser(ctx) : (ctx.state.user as AuthUser | undefined);
@@ -87,6 +105,11 @@ export function routeMiddleware(route: AnyRoute): Koa.Middleware {
     const status = route.status ?? 200;
     ctx.status = status;
     if (status === 204) return;
+    if (reused !== undefined && typeof result === 'object' && result !== null) {
+      ctx.type = 'application/json; charset=utf-8';
+      ctx.body = bytesOf(result);
+      return;
+    }
     // parse (not safeParse): a response that breaks its own schema is a server bug → 500
     ctx.body = route.response ? route.response.parse(result) : result;
   };
