@@ -367,8 +367,9 @@ async function main(): Promise<void> {
     await waitFor(async () => (await fetch(`${serviceUrl}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 90_000, what: 'flash-sale service ready' });
     const servicePid = service.pid!;
 
-    const adminToken = await createInternalTokenSigner({ service: 'gateway', secret: INTERNAL_AUTH_SECRET }).sign('flash-sale', { id: 'bench-admin', role: 'admin' });
+    const adminSigner = createInternalTokenSigner({ service: 'gateway', secret: INTERNAL_AUTH_SECRET });
     const createSale = async (stock: number): Promise<string> => {
+      const adminToken = await adminSigner.sign('flash-sale', { id: 'bench-admin', role: 'admin' });
       const res = await fetch(`${serviceUrl}/flash-sales`, {
         method: 'POST',
         headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },

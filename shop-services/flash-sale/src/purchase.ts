@@ -137,6 +137,7 @@ export class PurchaseService {
     switch (r.outcome) {
       case 'accepted':
         gauge.set(sale.id, r.remaining);
+        if (r.remaining > 0) flags.clear(sale.id); // units came back since the flag was learnt
         return { userId, slot: r.slot, remaining: r.remaining };
       case 'sold_out':
         flags.set(sale.id);

@@ -170,11 +170,17 @@ export class SaleStore {
   async recordPurchase(p: { id: string; saleId: string; userId: string; slot: number }, onRecorded: (trx: Knex.Transaction, purchase: Purchase) => Promise<void>): Promise<RecordPurchaseResult> {
     try {
       return await this.knex.transaction(async (trx) => {
-        const sale = (await trx('flash_sales').select('status', 'stock').where({ id: p.saleId }).forKeyShare().first()) as { status: SaleStatus; stock: number } | undefined;
-        if (!sale || sale.status !== 'active') return { ok: false, reason: 'not_active' } as const;
-        if (p.slot > sale.stock) throw new RangeError(`slot ${p.slot} is beyond the stock of sale ${p.saleId}`);
-        const [row] = await trx('purchases').insert({ id: p.id, sale_id: p.saleId, user_id: p.userId, slot: p.slot, status: 'queued' }).returning(PURCHASE_COLUMNS);
-        const purchase = toPurchase(row as unknown as PurchaseRow);
+        // one statement (one round trip): lock, check and insert; after waiting for a settlement the
+        // lock re-reads the row, so a sale settled meanwhile inserts nothing
+        const { rows } = (await trx.raw(
+          `WITH sale AS (SELECT id, stock FROM flash_sales WHERE id = ? AND status = 'active' FOR KEY SHARE)
+           INSERT INTO purchases (id, sale_id, user_id, slot, status)
+           SELECT ?, sale.id, ?, ?, 'queued' FROM sale WHERE ? <= sale.stock
+           RETURNING ${PURCHASE_COLUMNS.join(', ')}`,
+          [p.saleId, p.id, p.userId, p.slot, p.slot],
+        )) as { rows: PurchaseRow[] };
+        if (!rows[0]) return { ok: false, reason: 'not_active' } as const;
+        const purchase = toPurchase(rows[0]);
         await onRecorded(trx, purchase);
         return { ok: true, purchase } as const;
       });
