@@ -6,12 +6,21 @@
 // and the sink sharing the two cores do not blur the figure:
 //   spans_per_cpu_s              spans exported per CPU second of the collector process (all threads)
 //   decode_only_spans_per_cpu_s  the floor: protobufjs decode of the same payloads alone, in this process
+//   floor_ratio                  spans_per_cpu_s / decode_only_spans_per_cpu_s: how the shared machine's speed
+//                                of the moment cancels out (absolute figures vary 2-3x between runs)
 //   peak_rss_mb_overload         the collector's peak RSS while offered far more than the sink drains
 //   accepted_lost                spans answered 200 in the overload run that never reached the sink
-// Knobs: BENCH_SPANS (total spans of the throughput run, default 300000), BENCH_OVERLOAD_S (default 20),
-// BENCH_CPU_PROF=DIR (the collector child writes a V8 CPU profile per run to DIR/throughput, DIR/overload).
+// The payload is what an OpenTelemetry JS SDK sends under load: one service's batch a request (one resource,
+// its spans grouped by instrumentation scope), BatchSpanProcessor's default maxExportBatchSize of 512 spans,
+// 10 attributes a span, traces of a server span and four database client spans. BENCH_SPANS_PER_REQUEST, and
+// BENCH_MIXED_RESOURCES=1 (the first version of this bench: 100 spans a request, each span of a trace from
+// another of 4 resources and in its own scope block), give the other shapes.
+// Knobs: BENCH_SPANS (total spans of the throughput run, default 307200), BENCH_OVERLOAD_S (default 20),
+// BENCH_CPU_PROF=DIR (the collector child writes a V8 CPU profile per run to DIR/throughput, DIR/overload),
+// BENCH_SKIP_OVERLOAD=1 (throughput only, for profiling rounds), BENCH_NODE_FLAGS (extra node flags for the
+// collector child, e.g. --trace-gc).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,25 +28,31 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { decodeTraces, encodeTraces, requestType, type DecodedSpan, type ResourceInfo } from '@lantern/collector';
-import { procCpuMs, procRssMb, report } from './lib.js';
+import { decodeTraces, encodeTraces, requestType, type DecodedSpan, type ResourceInfo, type Scope } from '@lantern/collector';
+import { loadAverage, procCpuMs, procRssMb, report } from './lib.js';
 
-const TOTAL_SPANS = Number(process.env.BENCH_SPANS ?? 300_000);
-const SPANS_PER_REQUEST = 100;
+const MIXED = process.env.BENCH_MIXED_RESOURCES === '1';
+const SPANS_PER_REQUEST = Number(process.env.BENCH_SPANS_PER_REQUEST ?? (MIXED ? 100 : 512));
+const TOTAL_SPANS = Number(process.env.BENCH_SPANS ?? 600 * SPANS_PER_REQUEST);
 const OVERLOAD_S = Number(process.env.BENCH_OVERLOAD_S ?? 20);
 const root = new URL('..', import.meta.url).pathname;
 
-// ---- payloads: 100 spans × 10 attributes, 5 spans per trace, 4 services (what a busy shop sends) ----
+// ---- payloads: SPANS_PER_REQUEST spans × 10 attributes, 5 spans per trace, 4 services ----
 
 const resources: ResourceInfo[] = ['gateway', 'product', 'user', 'order'].map((s) => ({ attributes: { 'service.name': s, 'service.version': '1.0.0', 'host.name': 'bench' } }));
+// instrumentation scopes as an SDK groups them: server spans from one, database spans from another
+const SERVER_SCOPE: Scope = { name: '@lantern/sdk', version: '0.1.0', attributes: {} };
+const DB_SCOPE: Scope = { name: '@opentelemetry/instrumentation-pg', version: '0.52.0', attributes: {} };
+let requestNo = 0;
 
 function payload(): { body: Uint8Array; spanIds: string[] } {
   const spans: DecodedSpan[] = [];
   const now = BigInt(Date.now()) * 1_000_000n;
-  for (let t = 0; t < SPANS_PER_REQUEST / 5; t++) {
+  const service = requestNo++ % resources.length;
+  for (let t = 0; t * 5 < SPANS_PER_REQUEST; t++) {
     const traceId = randomBytes(16).toString('hex');
     let parent: string | undefined;
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 5 && t * 5 + i < SPANS_PER_REQUEST; i++) {
       const spanId = randomBytes(8).toString('hex');
       const start = now + BigInt(i * 1000);
       spans.push({
@@ -65,8 +80,9 @@ function payload(): { body: Uint8Array; spanIds: string[] } {
         events: [],
         links: [],
         status: { code: i === 4 && t % 10 === 0 ? 'error' : 'unset' },
-        resource: resources[(t + i) % resources.length]!,
-        scope: { name: '@lantern/sdk', version: '0.1.0', attributes: {} },
+        resource: resources[MIXED ? (t + i) % resources.length : service]!,
+        // the first version of this bench gave every span its own scope object, so its own ScopeSpans block
+        scope: MIXED ? { name: '@lantern/sdk', version: '0.1.0', attributes: {} } : i === 0 ? SERVER_SCOPE : DB_SCOPE,
       });
       parent = spanId;
     }
@@ -118,7 +134,9 @@ function collectorConfig(sinkUrl: string, dataDir: string, limitMib: number): st
 /** node flags of the collector child: --cpu-prof into BENCH_CPU_PROF/<run> when asked (written when it exits). */
 function profileFlags(run: string): string[] {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', '--cpu-prof-dir', join(dir, run)] : [];
+  // BENCH_NODE_FLAGS: extra node flags for the collector child only (e.g. --trace-gc), for experiments
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return [...extra, ...(dir ? ['--cpu-prof', '--cpu-prof-dir', join(dir, run)] : [])];
 }
 
 async function startCollector(sinkUrl: string, limitMib: number, run: string): Promise<{ child: ChildProcess; url: string }> {
@@ -132,11 +150,16 @@ async function startCollector(sinkUrl: string, limitMib: number, run: string): P
   });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    const read = (d: Buffer) => {
       buf += d.toString();
       const m = /"otlp":"(http:\/\/[^"]+)"/.exec(buf);
-      if (m) resolve(m[1]!);
-    });
+      if (!m) return;
+      resolve(m[1]!);
+      // whatever the child prints later (--trace-gc) goes to stderr, not into a growing string
+      child.stdout!.off('data', read);
+      child.stdout!.pipe(process.stderr);
+    };
+    child.stdout!.on('data', read);
     child.once('exit', (code) => reject(new Error(`collector exited with ${code}`)));
   });
   return { child, url };
@@ -146,6 +169,13 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
+}
+
+/** User and system CPU ms of a process (/proc/<pid>/stat, USER_HZ 100), to tell kernel work (sockets) from JavaScript. */
+function procUserSysMs(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 };
 }
 
 // ---- runs ----
@@ -177,12 +207,13 @@ async function post(pool: Pool, body: Uint8Array): Promise<number> {
   return res.statusCode;
 }
 
-async function throughput(bodies: Uint8Array[]): Promise<{ spansPerCpuS: number; spansPerS: number; cpuMs: number }> {
+async function throughput(bodies: Uint8Array[]): Promise<{ spansPerCpuS: number; spansPerS: number; cpuMs: number; sysMs: number }> {
   const sink = await startSink();
   const { child, url } = await startCollector(sink.url, 1024, 'throughput');
   const pool = new Pool(url, { connections: 4, pipelining: 1 });
   const expected = bodies.length * SPANS_PER_REQUEST;
   const cpu0 = procCpuMs(child.pid!);
+  const split0 = procUserSysMs(child.pid!);
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -197,10 +228,12 @@ async function throughput(bodies: Uint8Array[]): Promise<{ spansPerCpuS: number;
   while (sink.received.size < expected) await sleep(20);
   const seconds = (performance.now() - t0) / 1000;
   const cpuMs = procCpuMs(child.pid!) - cpu0;
+  const split1 = procUserSysMs(child.pid!);
+  const sysMs = split1.sys - split0.sys;
   await pool.close();
   await stop(child);
   sink.server.close();
-  return { spansPerCpuS: expected / (cpuMs / 1000), spansPerS: expected / seconds, cpuMs };
+  return { spansPerCpuS: expected / (cpuMs / 1000), spansPerS: expected / seconds, cpuMs, sysMs };
 }
 
 async function overload(): Promise<{ peakRssMb: number; accepted: number; refused: number; lost: number }> {
@@ -239,26 +272,31 @@ async function overload(): Promise<{ peakRssMb: number; accepted: number; refuse
 }
 
 const bodies = Array.from({ length: Math.ceil(TOTAL_SPANS / SPANS_PER_REQUEST) }, () => payload().body);
-console.log(`collector bench: ${bodies.length} requests of ${SPANS_PER_REQUEST} spans (${(bodies[0]!.length / 1024).toFixed(1)} KiB each)`);
+const load0 = loadAverage();
+console.log(`collector bench: ${bodies.length} requests of ${SPANS_PER_REQUEST} spans (${(bodies[0]!.length / 1024).toFixed(1)} KiB each, ${MIXED ? '4 resources mixed in each' : 'one resource each'}); load average ${load0.join(' ')}`);
 const decodeOnly = decodeFloor(bodies);
 const codecOnly = codecFloor(bodies);
 const run = await throughput(bodies);
-console.log(`throughput: ${Math.round(run.spansPerCpuS)} spans per collector CPU-second, ${Math.round(run.spansPerS)} spans/s wall`);
-const over = await overload();
-console.log(`overload: peak RSS ${over.peakRssMb.toFixed(0)} MiB, ${over.accepted} spans accepted, ${over.refused} requests refused, ${over.lost} accepted spans lost`);
+console.log(`throughput: ${Math.round(run.spansPerCpuS)} spans per collector CPU-second, ${Math.round(run.spansPerS)} spans/s wall, ${Math.round(run.cpuMs)} ms CPU of which ${Math.round(run.sysMs)} ms in the kernel; floor ${Math.round(decodeOnly)} (ratio ${(run.spansPerCpuS / decodeOnly).toFixed(3)})`);
+const over = process.env.BENCH_SKIP_OVERLOAD === '1' ? { peakRssMb: Number.NaN, accepted: 0, refused: 0, lost: Number.NaN } : await overload();
+console.log(`overload: peak RSS ${over.peakRssMb.toFixed(0)} MiB, ${over.accepted} spans accepted, ${over.refused} requests refused, ${over.lost} accepted spans lost; load average ${loadAverage().join(' ')}`);
 
 await report(
   'collector',
   {
     spans_per_cpu_s: Math.round(run.spansPerCpuS),
     decode_only_spans_per_cpu_s: Math.round(decodeOnly),
+    floor_ratio: Number((run.spansPerCpuS / decodeOnly).toFixed(3)),
     codec_decode_spans_per_cpu_s: Math.round(codecOnly),
     spans_per_s_wall: Math.round(run.spansPerS),
     collector_cpu_ms: Math.round(run.cpuMs),
+    collector_sys_cpu_ms: Math.round(run.sysMs),
     peak_rss_mb_overload: Math.round(over.peakRssMb),
     overload_accepted_spans: over.accepted,
     overload_refused_requests: over.refused,
     accepted_lost: over.lost,
+    spans_per_request: SPANS_PER_REQUEST,
+    load_average_1m: load0[0],
   },
 );
 process.exit(0);

@@ -14,7 +14,9 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { ProtobufLogsSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import protobuf from 'protobufjs';
-import { decodeLogs, decodeLogsViaObjects, decodeTraces, decodeTracesViaObjects, OtlpDecodeError, requestType } from '../src/otlp/codec.js';
+import { isDeepStrictEqual } from 'node:util';
+import { decodeLogs, decodeLogsViaObjects, decodeTraces, decodeTracesLazy, decodeTracesViaObjects, OtlpDecodeError, requestType } from '../src/otlp/codec.js';
+import { plainSpan } from '../src/otlp/wire-span.js';
 import { encodeLogs, encodeTraces } from '../src/otlp/encode.js';
 import { uint64Decimal } from '../src/otlp/proto-reader.js';
 import type { DecodedLogRecord, DecodedSpan, OtlpValue, ResourceInfo, Scope, SpanKindName, StatusCodeName } from '../src/otlp/types.js';
@@ -55,7 +57,52 @@ function sameTraces(t: ExecutionContext, body: Uint8Array, label: string): Decod
   const actual = decodeTraces(body);
   t.deepEqual(actual, expected, label);
   t.deepEqual(sharing(actual), sharing(expected), `${label}: resource/scope sharing`);
+  // the pipeline's lazy spans: the same spans once read, shared alike, and forwarded as bytes that decode to them again
+  const lazy = decodeTracesLazy(body);
+  t.deepEqual(lazy.map(plainSpan), actual, `${label}: lazy`);
+  t.deepEqual(sharing(lazy), sharing(actual), `${label}: lazy resource/scope sharing`);
+  t.true(forwardedAlike(lazy, actual), `${label}: forwarded`);
   return actual;
+}
+
+/**
+ * Lazy spans encoded (forwarded as the bytes they came in) decode to the spans decodeTraces read; their
+ * resources and scopes, encoded again from their objects either way, to what encoding the plain spans gives.
+ */
+function forwardedAlike(lazy: DecodedSpan[], plain: DecodedSpan[]): boolean {
+  const forwarded = decodeTraces(encodeTraces(lazy));
+  const reencoded = decodeTraces(encodeTraces(plain));
+  const own = (s: DecodedSpan) => ({ ...s, resource: undefined, scope: undefined });
+  return isDeepStrictEqual(forwarded.map(own), plain.map(own)) && isDeepStrictEqual(forwarded.map((s) => [s.resource, s.scope]), reencoded.map((s) => [s.resource, s.scope]));
+}
+
+const describeOutcome = (err: unknown) => (err === undefined ? 'spans' : err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+/**
+ * decodeTraces, once the lazy path (WireSpans, which check what they do not decode) agreed: the same error,
+ * or the same spans, forwarded as bytes that decode to them again. A disagreement is a plain Error.
+ */
+function decodeBoth(body: Uint8Array | string): DecodedSpan[] {
+  let eager: DecodedSpan[] = [];
+  let eagerErr: unknown;
+  let lazyErr: unknown;
+  try {
+    eager = decodeTraces(body);
+  } catch (err) {
+    eagerErr = err;
+  }
+  try {
+    const lazy = decodeTracesLazy(body);
+    if (eagerErr === undefined && !isDeepStrictEqual(lazy.map(plainSpan), eager)) throw new Error('lazy spans differ from decodeTraces');
+    if (eagerErr === undefined && !forwardedAlike(lazy, eager)) throw new Error('forwarded bytes decode differently');
+  } catch (err) {
+    lazyErr = err;
+  }
+  if (eagerErr !== undefined || lazyErr !== undefined) {
+    if (describeOutcome(eagerErr) !== describeOutcome(lazyErr)) throw new Error(`the lazy decode disagrees: decodeTraces gave ${describeOutcome(eagerErr)}, decodeTracesLazy ${describeOutcome(lazyErr)}`);
+    throw eagerErr;
+  }
+  return eager;
 }
 
 function sameLogs(t: ExecutionContext, body: Uint8Array, label: string): DecodedLogRecord[] {
@@ -420,10 +467,10 @@ test('AnyValue: 32 levels of nesting decode as before; 33 (and 5,000) are an Otl
     // protobufjs stops at 100 nested messages, which 32 kvlist levels (3 messages each) exceed: there only the new path is checked
     if (kv) t.throws(() => decodeTracesViaObjects(ok), { instanceOf: OtlpDecodeError, message: /maximum nesting depth/ });
     else sameTraces(t, ok, '32 array levels');
-    t.deepEqual(decodeTraces(ok)[0]?.attributes, { deep: expected(32, kv) });
+    t.deepEqual(decodeBoth(ok)[0]?.attributes, { deep: expected(32, kv) });
     for (const levels of [33, 5000]) {
       const deep = spanRequest(cat(ids, field(9, cat(field(1, Buffer.from('deep')), field(2, nested(levels, kv))))));
-      t.throws(() => decodeTraces(deep), { instanceOf: OtlpDecodeError, message: /nested deeper than 32 levels/ });
+      t.throws(() => decodeBoth(deep), { instanceOf: OtlpDecodeError, message: /nested deeper than 32 levels/ });
       const log = field(1, field(2, field(2, field(5, nested(levels, kv)))));
       t.throws(() => decodeLogs(log), { instanceOf: OtlpDecodeError, message: /nested deeper than 32 levels/ });
     }
@@ -475,12 +522,12 @@ test('random garbage: an OtlpDecodeError or a result, never another exception', 
   let errors = 0;
   for (let i = 0; i < 3000; i++) {
     const junk = bytes(r, int(r, 300));
-    if (onlyDecodeErrors(t, () => decodeTraces(junk), `traces #${i}`) === 'error') errors++;
+    if (onlyDecodeErrors(t, () => decodeBoth(junk), `traces #${i}`) === 'error') errors++;
     onlyDecodeErrors(t, () => decodeLogs(junk), `logs #${i}`);
   }
   t.true(errors > 2500, `${errors} of 3000 rejected`);
   // big junk too (ends quickly: nothing loops without consuming input)
-  onlyDecodeErrors(t, () => decodeTraces(bytes(r, 1 << 20)), '1 MiB');
+  onlyDecodeErrors(t, () => decodeBoth(bytes(r, 1 << 20)), '1 MiB');
 });
 
 test('every truncation of a valid one-block request is an OtlpDecodeError', (t) => {
@@ -490,8 +537,8 @@ test('every truncation of a valid one-block request is an OtlpDecodeError', (t) 
   const records = randLogs(rng(98)).map((l) => ({ ...l, ...one }));
   const logBody = encodeLogs(records);
   t.true(body.length > 100 && logBody.length > 100);
-  t.deepEqual(decodeTraces(body.subarray(0, 0)), []);
-  for (let n = 1; n < body.length; n++) t.throws(() => decodeTraces(body.subarray(0, n)), { instanceOf: OtlpDecodeError }, `traces, ${n} of ${body.length} bytes`);
+  t.deepEqual(decodeBoth(body.subarray(0, 0)), []);
+  for (let n = 1; n < body.length; n++) t.throws(() => decodeBoth(body.subarray(0, n)), { instanceOf: OtlpDecodeError }, `traces, ${n} of ${body.length} bytes`);
   for (let n = 1; n < logBody.length; n++) t.throws(() => decodeLogs(logBody.subarray(0, n)), { instanceOf: OtlpDecodeError }, `logs, ${n} of ${logBody.length} bytes`);
 });
 
@@ -501,7 +548,7 @@ test('random mutations of valid requests: an OtlpDecodeError or a result, never 
   for (let i = 0; i < 2000; i++) {
     const b = Buffer.from(bodies[i % 2]!);
     for (let k = 1 + int(r, 4); k > 0; k--) b[int(r, b.length)] = int(r, 256);
-    onlyDecodeErrors(t, () => (i % 2 ? decodeLogs(b) : decodeTraces(b)), `mutation #${i}`);
+    onlyDecodeErrors(t, () => (i % 2 ? decodeLogs(b) : decodeBoth(b)), `mutation #${i}`);
   }
   t.pass();
 });
@@ -533,10 +580,10 @@ test('invalid UTF-8 in any string field is an OtlpDecodeError naming it', (t) =>
     const body = Buffer.from(encodeTraces([v]));
     const at = body.indexOf(MARK);
     t.true(at >= 0);
-    t.notThrows(() => decodeTraces(body));
+    t.notThrows(() => decodeBoth(body));
     for (const bad of BAD) {
       Buffer.from(bad).copy(body, at);
-      t.throws(() => decodeTraces(body), { instanceOf: OtlpDecodeError, message: /not valid UTF-8/ }, `variant ${i}, bytes ${bad.join(',')}`);
+      t.throws(() => decodeBoth(body), { instanceOf: OtlpDecodeError, message: /not valid UTF-8/ }, `variant ${i}, bytes ${bad.join(',')}`);
       t.throws(() => decodeTracesViaObjects(body), { instanceOf: OtlpDecodeError, message: /not valid UTF-8/ }, `old path, variant ${i}`);
     }
   }
@@ -550,9 +597,9 @@ test('invalid UTF-8 in any string field is an OtlpDecodeError naming it', (t) =>
   }
   // the scope block's schema_url and entity refs are not kept, but are strings: checked too
   const scopeSchema = field(1, field(2, cat(field(3, Buffer.from([0xff])))));
-  t.throws(() => decodeTraces(scopeSchema), { instanceOf: OtlpDecodeError, message: /not valid UTF-8/ });
+  t.throws(() => decodeBoth(scopeSchema), { instanceOf: OtlpDecodeError, message: /not valid UTF-8/ });
   const entityRef = field(1, field(1, field(3, field(2, Buffer.from([0xc3, 0x28])))));
-  t.throws(() => decodeTraces(entityRef), { instanceOf: OtlpDecodeError, message: /not valid UTF-8/ });
+  t.throws(() => decodeBoth(entityRef), { instanceOf: OtlpDecodeError, message: /not valid UTF-8/ });
 });
 
 test('malformed wire format: bad wire types, length overruns, over-long varints, field 0 → OtlpDecodeError naming the problem', (t) => {
@@ -574,7 +621,7 @@ test('malformed wire format: bad wire types, length overruns, over-long varints,
     ['varint across the end of its message', cat(field(1, field(2, field(2, Buffer.from([(6 << 3) | 0, 0x80])))), Buffer.from([1])), /truncated/],
   ];
   for (const [label, body, message] of cases) {
-    const err = t.throws(() => decodeTraces(body), { instanceOf: OtlpDecodeError }, label);
+    const err = t.throws(() => decodeBoth(body), { instanceOf: OtlpDecodeError }, label);
     t.regex(err?.message ?? '', message, label);
     t.regex(err?.message ?? '', /^OTLP protobuf traces request could not be decoded: /, label);
   }

@@ -21,6 +21,7 @@ import type {
 } from './types.js';
 import { MAX_ANY_VALUE_DEPTH, OtlpDecodeError, tooDeep } from './errors.js';
 import { readLogs, readTraces } from './proto-reader.js';
+import { readWireTraces } from './wire-span.js';
 
 export type OtlpFormat = 'protobuf' | 'json';
 
@@ -404,6 +405,16 @@ function readProtobuf<T>(signal: 'traces' | 'logs', body: Uint8Array | string, r
 /** ExportTraceServiceRequest (protobuf bytes or OTLP/JSON) → flat spans with hex ids. Throws OtlpDecodeError. */
 export function decodeTraces(body: Uint8Array | string, format: OtlpFormat = 'protobuf'): DecodedSpan[] {
   if (format === 'protobuf') return readProtobuf('traces', body, readTraces);
+  return decodeTracesViaObjects(body, format);
+}
+
+/**
+ * What receivers hand the pipeline: from protobuf, WireSpans (wire-span.ts: attributes, events and links
+ * read on first use, and an unchanged span exported as the bytes it came in); from OTLP/JSON, plain spans.
+ * The whole request is checked either way (the same OtlpDecodeErrors as decodeTraces).
+ */
+export function decodeTracesLazy(body: Uint8Array | string, format: OtlpFormat = 'protobuf'): DecodedSpan[] {
+  if (format === 'protobuf') return readProtobuf('traces', body, readWireTraces);
   return decodeTracesViaObjects(body, format);
 }
 

@@ -5,6 +5,7 @@
 // resource object, then scope object (the codec shares them by reference).
 import { requestType, type OtlpFormat } from './codec.js';
 import { longBits, ProtoWriter } from './proto-writer.js';
+import { WireSpan } from './wire-span.js';
 import type {
   Attributes,
   DecodedLogRecord,
@@ -202,32 +203,101 @@ function writeKeyValues(w: ProtoWriter, field: number, attrs: Attributes): void 
   }
 }
 
+/** Items of one scope block, each as field 2. */
+type WriteItems<T> = (w: ProtoWriter, list: readonly T[], writeItem: (w: ProtoWriter, item: T) => void) => void;
+
+function writeItems<T>(w: ProtoWriter, list: readonly T[], writeItem: (w: ProtoWriter, item: T) => void): void {
+  for (const item of list) {
+    const it = w.fork(2);
+    writeItem(w, item);
+    w.join(it);
+  }
+}
+
+/**
+ * Spans: a WireSpan no processor changed is copied as the bytes it arrived as (its field of the request's
+ * ScopeSpans is this field 2 too), and neighbours that were neighbours in their request too are copied in
+ * one piece (a whole request's spans often travel together). Every other span is encoded from its fields.
+ */
+function writeSpans(w: ProtoWriter, list: readonly DecodedSpan[], writeItem: (w: ProtoWriter, item: DecodedSpan) => void): void {
+  let buf: Buffer | undefined;
+  let from = 0;
+  let end = 0;
+  for (const s of list) {
+    const wire = s instanceof WireSpan ? s.wireBuffer() : undefined;
+    if (wire !== undefined) {
+      const f = (s as WireSpan).wireFrom();
+      if (wire === buf && f === end) {
+        end = (s as WireSpan).wireEnd();
+        continue;
+      }
+      if (buf !== undefined) w.raw(buf, from, end);
+      buf = wire;
+      from = f;
+      end = (s as WireSpan).wireEnd();
+      continue;
+    }
+    if (buf !== undefined) {
+      w.raw(buf, from, end);
+      buf = undefined;
+    }
+    const it = w.fork(2);
+    writeItem(w, s);
+    w.join(it);
+  }
+  if (buf !== undefined) w.raw(buf, from, end);
+}
+
 /** Resource blocks (field 1 of the request) → scope blocks (field 2) → items (field 2), as all three signals nest them. */
-function writeRequest<T extends { resource: ResourceInfo; scope: Scope }>(items: readonly T[], writeItem: (w: ProtoWriter, item: T) => void): Uint8Array {
-  const w = new ProtoWriter();
-  for (const [resource, byScope] of group(items)) {
-    const block = w.fork(1);
+function writeRequest<T extends { resource: ResourceInfo; scope: Scope }>(
+  items: readonly T[],
+  writeItem: (w: ProtoWriter, item: T) => void,
+  writeList: WriteItems<T> = writeItems,
+  sizeOf?: (item: T) => number,
+): Uint8Array {
+  const groups = group(items);
+  // expected block sizes, so the writer reserves their length prefixes and never moves a block (see proto-writer.ts)
+  const hints = new Map<ResourceInfo | Scope, number>();
+  let total = 0;
+  if (sizeOf) {
+    for (const [resource, byScope] of groups) {
+      let blockSize = 0;
+      for (const [scope, list] of byScope) {
+        let n = 0;
+        for (const item of list) n += sizeOf(item);
+        hints.set(scope, n);
+        blockSize += n + 16;
+      }
+      hints.set(resource, blockSize);
+      total += blockSize + 16;
+    }
+  }
+  const w = new ProtoWriter(total + 4096);
+  for (const [resource, byScope] of groups) {
+    const block = w.fork(1, hints.get(resource));
     const res = w.fork(1);
     writeKeyValues(w, 1, resource.attributes);
     w.join(res);
     for (const [scope, list] of byScope) {
-      const scopeBlock = w.fork(2);
+      const scopeBlock = w.fork(2, hints.get(scope));
       const sc = w.fork(1);
       if (scope.name) w.string(1, scope.name);
       if (scope.version) w.string(2, scope.version);
       writeKeyValues(w, 3, scope.attributes);
       w.join(sc);
-      for (const item of list) {
-        const it = w.fork(2);
-        writeItem(w, item);
-        w.join(it);
-      }
+      writeList(w, list, writeItem);
       w.join(scopeBlock);
     }
     if (resource.schemaUrl) w.string(3, resource.schemaUrl);
     w.join(block);
   }
   return w.finish();
+}
+
+/** A span's encoded size: exact for one forwarded as it arrived, a typical size for the others. */
+function spanSize(s: DecodedSpan): number {
+  if (s instanceof WireSpan && s.wireBuffer() !== undefined) return s.wireEnd() - s.wireFrom();
+  return 256;
 }
 
 function writeSpan(w: ProtoWriter, s: DecodedSpan): void {
@@ -317,7 +387,7 @@ function spanOf(s: DecodedSpan, f: Flavour): Raw {
 
 /** Spans → ExportTraceServiceRequest (protobuf by default, or OTLP/JSON with hex ids and integer enums). */
 export function encodeTraces(spans: readonly DecodedSpan[], format: OtlpFormat = 'protobuf'): Uint8Array {
-  if (format === 'protobuf') return writeRequest(spans, writeSpan);
+  if (format === 'protobuf') return writeRequest(spans, writeSpan, writeSpans, spanSize);
   return serialize('traces', traceRequestObject(spans, format), format);
 }
 

@@ -22,12 +22,12 @@ export class WireError extends Error {
 }
 
 // wire types
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
+export const VARINT = 0;
+export const I64 = 1;
+export const LEN = 2;
 const SGROUP = 3;
 const EGROUP = 4;
-const I32 = 5;
+export const I32 = 5;
 
 /** Node's Buffer slicers, which Buffer#toString ends up in (called directly: no encoding lookup). */
 interface Slicers {
@@ -168,7 +168,7 @@ const TRACE_IDS = new IdCache(16, 10);
 const SPAN_IDS = new IdCache(8, 11);
 
 /** Reads one message's fields; all positions are absolute offsets into buf. */
-class Reader {
+export class Reader {
   readonly buf: Buffer;
   pos = 0;
   // the last varint64(): low and high 32 bits (fields, so the hot path allocates nothing)
@@ -389,7 +389,7 @@ class Reader {
 }
 
 /** A known field arrived with another wire type than its schema's. */
-function wrongWire(tag: number, message: string): never {
+export function wrongWire(tag: number, message: string): never {
   throw new WireError(`field ${tag >>> 3} of ${message} has wire type ${tag & 7}`);
 }
 
@@ -455,7 +455,7 @@ function arrayValue(r: Reader, end: number, depth: number): OtlpValue[] {
 }
 
 /** One KeyValue into `into`; one without a key field is dropped (as the protobufjs path did). */
-function keyValue(r: Reader, end: number, into: Attributes, depth: number): void {
+export function keyValue(r: Reader, end: number, into: Attributes, depth: number): void {
   let key: string | undefined;
   let value: OtlpValue = null;
   while (r.pos < end) {
@@ -473,7 +473,7 @@ function keyValue(r: Reader, end: number, into: Attributes, depth: number): void
 }
 
 /** Resource → its attributes (dropped_attributes_count is not kept; entity_refs are checked, not kept). */
-function resourceAttributes(r: Reader, end: number): Attributes {
+export function resourceAttributes(r: Reader, end: number): Attributes {
   const attrs: Attributes = {};
   while (r.pos < end) {
     const tag = r.tag();
@@ -538,7 +538,9 @@ function scope(r: Reader, end: number, sc: Scope): void {
  * Every item of a block gets the same resource and scope objects, filled in when the block ends (a
  * resource or scope field may come after the items).
  */
-function blocks<T>(r: Reader, names: readonly [string, string], item: (r: Reader, end: number, res: ResourceInfo, sc: Scope) => T): T[] {
+export type ItemReader<T> = (r: Reader, end: number, res: ResourceInfo, sc: Scope, from: number) => T;
+
+export function blocks<T>(r: Reader, names: readonly [string, string], item: ItemReader<T>): T[] {
   const out: T[] = [];
   const end = r.buf.length;
   while (r.pos < end) {
@@ -550,7 +552,7 @@ function blocks<T>(r: Reader, names: readonly [string, string], item: (r: Reader
   return out;
 }
 
-function resourceBlock<T>(r: Reader, end: number, names: readonly [string, string], item: (r: Reader, end: number, res: ResourceInfo, sc: Scope) => T, out: T[]): void {
+function resourceBlock<T>(r: Reader, end: number, names: readonly [string, string], item: ItemReader<T>, out: T[]): void {
   const res: ResourceInfo = { attributes: {} };
   let schemaUrl = '';
   while (r.pos < end) {
@@ -574,16 +576,17 @@ function resourceBlock<T>(r: Reader, end: number, names: readonly [string, strin
   if (schemaUrl) res.schemaUrl = schemaUrl;
 }
 
-function scopeBlock<T>(r: Reader, end: number, name: string, item: (r: Reader, end: number, res: ResourceInfo, sc: Scope) => T, res: ResourceInfo, out: T[]): void {
+function scopeBlock<T>(r: Reader, end: number, name: string, item: ItemReader<T>, res: ResourceInfo, out: T[]): void {
   const sc: Scope = { name: '', attributes: {} };
   while (r.pos < end) {
+    const from = r.pos;
     const tag = r.tag();
     switch (tag) {
       case (1 << 3) | LEN:
         scope(r, r.delimited(end), sc);
         break;
       case (2 << 3) | LEN:
-        out.push(item(r, r.delimited(end), res, sc));
+        out.push(item(r, r.delimited(end), res, sc, from));
         break;
       case (3 << 3) | LEN:
         r.skipString(end); // the scope block's schema_url is not kept
@@ -598,8 +601,8 @@ function scopeBlock<T>(r: Reader, end: number, name: string, item: (r: Reader, e
 
 // ---- traces ----
 
-const KINDS: readonly SpanKindName[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
-const STATUS: readonly StatusCodeName[] = ['unset', 'ok', 'error'];
+export const KINDS: readonly SpanKindName[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+export const STATUS: readonly StatusCodeName[] = ['unset', 'ok', 'error'];
 
 type SpanEvent = DecodedSpan['events'][number];
 type SpanLink = DecodedSpan['links'][number];
@@ -609,7 +612,7 @@ type SpanLink = DecodedSpan['links'][number];
 // changing every other span). Three objects fewer per span to allocate and keep through decision_wait.
 export const NO_EVENTS = Object.freeze([]) as unknown as SpanEvent[];
 export const NO_LINKS = Object.freeze([]) as unknown as SpanLink[];
-const STATUS_OBJECTS: readonly DecodedSpan['status'][] = STATUS.map((code) => Object.freeze({ code }));
+export const STATUS_OBJECTS: readonly DecodedSpan['status'][] = STATUS.map((code) => Object.freeze({ code }));
 
 function span(r: Reader, end: number, res: ResourceInfo, sc: Scope): DecodedSpan {
   let traceId: string | undefined;
@@ -737,7 +740,7 @@ function span(r: Reader, end: number, res: ResourceInfo, sc: Scope): DecodedSpan
   return out;
 }
 
-function event(r: Reader, end: number): SpanEvent {
+export function event(r: Reader, end: number): SpanEvent {
   let time = '0';
   let name = '';
   const attributes: Attributes = {};
@@ -765,7 +768,7 @@ function event(r: Reader, end: number): SpanEvent {
   return { name, timeUnixNano: time, attributes };
 }
 
-function link(r: Reader, end: number): SpanLink {
+export function link(r: Reader, end: number): SpanLink {
   let traceId: string | undefined;
   let spanId: string | undefined;
   let traceState = '';
@@ -867,7 +870,7 @@ function logRecord(r: Reader, end: number, res: ResourceInfo, sc: Scope): Decode
 
 // ---- entry points ----
 
-function bufferOf(body: Uint8Array): Buffer {
+export function bufferOf(body: Uint8Array): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 

@@ -1,7 +1,9 @@
 // A minimal protobuf writer for the encoder's hot paths (spans, log records). protobufjs builds a list
 // of write operations and copies them out at finish(); writing straight into one reused buffer is
-// several times faster. A nested message reserves one length byte and shifts its body when the length
-// needs more (only messages of 128 bytes or more move: spans, blocks, long attributes).
+// several times faster. A nested message reserves room for its length prefix — one byte, or as many as
+// a size hint needs — and its body is shifted only when the real length needs another number of bytes
+// (without hints: messages of 128 bytes or more; the encoder hints the big resource and scope blocks,
+// which would otherwise be moved whole, megabytes at a time).
 
 const TWO_23 = 8_388_608;
 const TWO_32 = 4_294_967_296;
@@ -67,17 +69,36 @@ for (let i = 0; i < 6; i++) HEX[97 + i] = HEX[65 + i] = 10 + i;
 const MIN_SCRATCH = 64 * 1024;
 /** A grown scratch buffer is kept up to this size (one encode at a time: encoding is synchronous). */
 const MAX_KEPT_SCRATCH = 8 * 1024 * 1024;
-let scratch = Buffer.allocUnsafe(MIN_SCRATCH);
+let scratch: Buffer = Buffer.allocUnsafe(MIN_SCRATCH);
+
+/** Bytes of a varint of n (n < 2^35). */
+export function varintSize(n: number): number {
+  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : n < 268_435_456 ? 4 : 5;
+}
+
+/** From this size on, a message is written into a buffer of its own (sized by the caller's estimate) instead of the scratch buffer. */
+const OWN_BUFFER_FROM = 256 * 1024;
 
 export class ProtoWriter {
-  private buf = scratch;
+  private buf: Buffer;
   private pos = 0;
+  /** Whether buf is the shared scratch buffer (its content is copied out at finish). */
+  private readonly shared: boolean;
+  /** Length-prefix bytes reserved by each open fork(), innermost last. */
+  private readonly reserved: number[] = [];
 
-  /** The encoded message, copied out of the scratch buffer. */
+  /** `sizeHint`: the expected size of the whole message; a big one gets a buffer of its own, returned without a copy. */
+  constructor(sizeHint = 0) {
+    this.shared = sizeHint < OWN_BUFFER_FROM;
+    this.buf = this.shared ? scratch : Buffer.allocUnsafe(sizeHint);
+  }
+
+  /** The encoded message: copied out of the scratch buffer, or its own buffer when nearly all of it is used. */
   finish(): Uint8Array {
+    if (!this.shared && this.pos >= this.buf.length - (this.buf.length >>> 4)) return this.buf.subarray(0, this.pos);
     const out = Buffer.allocUnsafe(this.pos);
     this.buf.copy(out, 0, 0, this.pos);
-    scratch = this.buf.length <= MAX_KEPT_SCRATCH ? this.buf : Buffer.allocUnsafe(MIN_SCRATCH);
+    if (this.shared) scratch = this.buf.length <= MAX_KEPT_SCRATCH ? this.buf : Buffer.allocUnsafe(MIN_SCRATCH);
     return out;
   }
 
@@ -227,24 +248,39 @@ export class ProtoWriter {
     this.pos = pos;
   }
 
-  /** Starts an embedded message; returns what join() needs. */
-  fork(field: number): number {
-    this.tag(field, 2);
-    this.ensure(1);
-    return this.pos++;
+  /** Bytes already encoded elsewhere (a span forwarded as it arrived), copied as they are. */
+  raw(from: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    from.copy(this.buf, this.pos, start, end);
+    this.pos += n;
   }
 
-  /** Ends the embedded message started at `start`, writing its length. */
+  /** Starts an embedded message, reserving room for the length of `sizeHint` bytes; returns what join() needs. */
+  fork(field: number, sizeHint = 0): number {
+    this.tag(field, 2);
+    const room = varintSize(sizeHint);
+    this.ensure(room);
+    this.reserved.push(room);
+    const start = this.pos;
+    this.pos += room;
+    return start;
+  }
+
+  /** Ends the embedded message started at `start`, writing its length (moving the body if the room reserved was not its size). */
   join(start: number): void {
-    const len = this.pos - start - 1;
-    if (len < 128) {
+    const room = this.reserved.pop()!;
+    const len = this.pos - start - room;
+    if (room === 1 && len < 128) {
       this.buf[start] = len;
       return;
     }
-    const size = len < 16_384 ? 2 : len < 2_097_152 ? 3 : len < 268_435_456 ? 4 : 5;
-    this.ensure(size - 1);
-    this.buf.copyWithin(start + size, start + 1, this.pos);
-    const end = this.pos + size - 1;
+    const size = varintSize(len);
+    if (size !== room) {
+      if (size > room) this.ensure(size - room);
+      this.buf.copyWithin(start + size, start + room, this.pos);
+    }
+    const end = this.pos + size - room;
     this.pos = start;
     this.varint32(len);
     this.pos = end;

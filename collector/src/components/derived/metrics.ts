@@ -5,7 +5,11 @@
 // which costs more than the rest of a span's metrics; here a caller keeps the series it resolved from
 // a cheap key string and updates plain numbers.
 import type { Metric, Registry } from 'prom-client';
-import type { Attributes, OtlpValue } from '../../otlp/types.js';
+import type { Attributes, DecodedSpan, OtlpValue } from '../../otlp/types.js';
+import { durationNs } from '../../otlp/duration.js';
+import { WireSpan } from '../../otlp/wire-span.js';
+
+export { durationNs } from '../../otlp/duration.js';
 import { CollectorError } from '../../pipeline/errors.js';
 
 export type Labels = Record<string, string>;
@@ -279,27 +283,9 @@ export function sanitizeName(name: string): string {
   return /^[0-9]/.test(s) ? `_${s}` : s;
 }
 
-/**
- * end − start of two decimal nanosecond timestamps, in nanoseconds, without BigInt or Number(): each
- * is read as a high part and its last 15 digits (both exact in a double), so the difference is exact
- * for any duration below 2^53 ns (104 days). Negative, unparsable or missing → 0. Runs per span.
- */
-export function durationNs(startNs: string, endNs: string): number {
-  const s = startNs.length > 15 ? startNs.length - 15 : 0;
-  const e = endNs.length > 15 ? endNs.length - 15 : 0;
-  const d = (digits(endNs, 0, e) - digits(startNs, 0, s)) * 1e15 + (digits(endNs, e, endNs.length) - digits(startNs, s, startNs.length));
-  return d > 0 ? d : 0;
-}
-
-/** The decimal number in s[from, to); NaN if a character is not a digit. */
-function digits(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return NaN;
-    n = n * 10 + c;
-  }
-  return n;
+/** A span's end − start in nanoseconds (0 when negative): a WireSpan computes it from its bytes, without the time strings. */
+export function spanDurationNs(span: DecodedSpan): number {
+  return span instanceof WireSpan ? span.durationNs() : durationNs(span.startTimeUnixNano, span.endTimeUnixNano);
 }
 
 /** An attribute as a label value: strings as they are, other scalars printed, lists and maps as JSON. */

@@ -1,7 +1,7 @@
 // An export request → Kafka messages. Traces become one message per trace id (keyed by it), so the
 // default partitioner puts every span of a trace in one partition; logs are keyed by trace id when they
 // have one; metrics are unkeyed. Any message that would encode larger than max_message_bytes is split.
-import { decodeLogs, decodeMetrics, decodeTraces, encodeLogs, encodeMetrics, encodeTraces } from '../../../otlp/index.js';
+import { decodeLogs, decodeMetrics, decodeTracesLazy, encodeLogs, encodeMetrics, encodeTraces } from '../../../otlp/index.js';
 import type { DecodedLogRecord, DecodedMetric, DecodedSpan } from '../../../otlp/types.js';
 import { itemCount, type Signal } from '../../../pipeline/types.js';
 
@@ -75,7 +75,8 @@ function build<T>(groups: Map<string | null, T[]>, encode: (items: T[]) => Uint8
 const all = <T>(items: T[]) => new Map<string | null, T[]>([[null, items]]);
 
 export function traceMessages(body: Uint8Array, opts: KeyingOptions): Built {
-  const spans = decodeTraces(body);
+  // spans are regrouped by trace id and written back as the bytes they came in (no decode and encode of attributes)
+  const spans = decodeTracesLazy(body);
   const groups = opts.byTraceId ? groupBy(spans, (s) => s.traceId) : all(spans);
   return build<DecodedSpan>(groups, encodeTraces, halves, opts.maxBytes, (x) => x.length);
 }

@@ -3,6 +3,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { DecodedLogRecord, DecodedSpan } from '../../../otlp/types.js';
+import { plainSpan } from '../../../otlp/wire-span.js';
 import { RefusedError } from '../../../pipeline/errors.js';
 import type { Consumer, Exporter, ExporterFactory, Host, Signal, SignalData } from '../../../pipeline/types.js';
 import { closeServer, listen, serverUrl } from '../../../util/server.js';
@@ -100,7 +101,8 @@ export class StoreExporter implements Exporter {
   consumer<S extends Signal>(signal: S): Consumer<S> {
     return {
       consume: (data: SignalData[S]) => {
-        if (signal === 'traces') return this.consume({ kind: 'traces', items: data as DecodedSpan[] });
+        // plain copies: a span still tied to its request's bytes (WireSpan) would keep the whole request alive as long as the store keeps the trace
+        if (signal === 'traces') return this.consume({ kind: 'traces', items: (data as DecodedSpan[]).map(plainSpan) });
         if (signal === 'logs') return this.consume({ kind: 'logs', items: data as DecodedLogRecord[] });
         return Promise.reject(new RefusedError(`exporter ${this.id} does not take ${signal}`));
       },

@@ -2,6 +2,7 @@
 // or scope it shares with its neighbours) is copied only when something in it changes, and each shared
 // resource/scope is redacted once per consume, so the copies stay shared like the originals.
 import type { Attributes, DecodedLogRecord, DecodedMetric, DecodedSpan, ResourceInfo, Scope } from '../../../otlp/types.js';
+import { plainSpan } from '../../../otlp/wire-span.js';
 import { redactBody } from './body.js';
 import type { Redactor, Tally } from './redactor.js';
 
@@ -36,7 +37,8 @@ export class Pass {
     const resource = this.resource(s.resource);
     const scope = this.scope(s.scope);
     if (attributes === s.attributes && !eventsChanged && resource === s.resource && scope === s.scope) return s;
-    return { ...s, attributes, events: eventsChanged ? events : s.events, resource, scope };
+    // a plain copy (a WireSpan's accessors are not own properties, and its bytes no longer match): encoded from its fields
+    return { ...plainSpan(s), attributes, events: eventsChanged ? events : s.events, resource, scope };
   }
 
   log(rec: DecodedLogRecord): DecodedLogRecord {

@@ -2,7 +2,7 @@
 // and both sides' latency per edge, under the names of the servicegraph connector (and Tempo).
 import type { Registry } from 'prom-client';
 import type { Attributes, DecodedSpan } from '../../../otlp/types.js';
-import { attributeString, derivedCounter, derivedHistogram, durationNs, sanitizeName, type DerivedCounter, type DerivedHistogram, type Labels } from '../../derived/metrics.js';
+import { attributeString, derivedCounter, derivedHistogram, spanDurationNs, sanitizeName, type DerivedCounter, type DerivedHistogram, type Labels } from '../../derived/metrics.js';
 import type { ServiceGraphConfig } from './config.js';
 import { EdgeStore, type ConnectionType, type Edge } from './store.js';
 
@@ -65,7 +65,7 @@ export class ServiceGraph {
   }
 
   private clientSide(span: DecodedSpan, service: string, now: number): void {
-    const latency = durationNs(span.startTimeUnixNano, span.endTimeUnixNano) / 1e9;
+    const latency = spanDurationNs(span) / 1e9;
     const result = this.store.upsert(span.traceId + span.spanId, false, now, (e) => {
       e.traceId = span.traceId;
       e.connectionType = span.kind === 'producer' ? 'messaging_system' : '';
@@ -86,7 +86,7 @@ export class ServiceGraph {
   }
 
   private serverSide(span: DecodedSpan, service: string, now: number): void {
-    const latency = durationNs(span.startTimeUnixNano, span.endTimeUnixNano) / 1e9;
+    const latency = spanDurationNs(span) / 1e9;
     const parent = span.parentSpanId ?? '';
     const result = this.store.upsert(span.traceId + parent, parent === '', now, (e) => {
       e.traceId = span.traceId;

@@ -2,7 +2,7 @@
 // and a duration histogram in milliseconds, both with exemplars pointing at a recent span.
 import type { Registry } from 'prom-client';
 import type { DecodedSpan, SpanKindName, StatusCodeName } from '../../../otlp/types.js';
-import { attributeString, derivedCounter, derivedHistogram, durationNs, sanitizeName, type CounterSeries, type DerivedCounter, type DerivedHistogram, type HistogramSeries, type Labels } from '../../derived/metrics.js';
+import { attributeString, derivedCounter, derivedHistogram, spanDurationNs, sanitizeName, type CounterSeries, type DerivedCounter, type DerivedHistogram, type HistogramSeries, type Labels } from '../../derived/metrics.js';
 import { cardinalityLimit, type SpanMetricsConfig } from './config.js';
 
 const KIND: Record<SpanKindName, string> = {
@@ -80,7 +80,7 @@ export class SpanMetricsRecorder {
         pair = this.resolve(span, service);
         if (pair.calls.labels === OVERFLOW_LABELS) overflowed++;
       }
-      const ms = durationNs(span.startTimeUnixNano, span.endTimeUnixNano) / 1e6;
+      const ms = spanDurationNs(span) / 1e6;
       if (this.exemplars && span.traceId) {
         pair.calls.addTraced(1, now, span.traceId, span.spanId);
         pair.duration.observeTraced(ms, now, span.traceId, span.spanId);

@@ -2,7 +2,7 @@
 // the receiver skips it (and counts it) rather than retrying it forever and blocking its partition.
 import type { KafkaMessage } from 'kafkajs';
 import { headerString, SIGNAL_HEADER } from '../../../kafka/client.js';
-import { decodeLogs, decodeMetrics, decodeTraces } from '../../../otlp/index.js';
+import { decodeLogs, decodeMetrics, decodeTracesLazy } from '../../../otlp/index.js';
 import { itemCount, SIGNALS, type Signal, type SignalData } from '../../../pipeline/types.js';
 
 export type SkipReason = 'undecodable' | 'wrong_signal';
@@ -12,7 +12,7 @@ export type Decoded =
   | { ok: false; signal: Signal; reason: SkipReason; message: string };
 
 const DECODERS: { [S in Signal]: (body: Uint8Array) => SignalData[S] } = {
-  traces: (b) => decodeTraces(b),
+  traces: (b) => decodeTracesLazy(b),
   logs: (b) => decodeLogs(b),
   metrics: (b) => decodeMetrics(b),
 };

@@ -1,7 +1,7 @@
 // OTLP/HTTP receiver: POST /v1/{traces,logs,metrics}, protobuf or JSON, optionally gzip/deflate,
 // answering with the status codes of the OTLP/HTTP specification and the OpenTelemetry Collector.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeLogs, decodeMetrics, decodeTraces, OtlpDecodeError, otlpFormat, type OtlpFormat } from '../../../otlp/codec.js';
+import { decodeLogs, decodeMetrics, decodeTracesLazy, OtlpDecodeError, otlpFormat, type OtlpFormat } from '../../../otlp/codec.js';
 import { PermanentError, RefusedError } from '../../../pipeline/errors.js';
 import { itemCount, type Consumer, type Host, type Receiver, type Signal, type SignalData } from '../../../pipeline/types.js';
 import { authorized, challenge } from '../http/auth.js';
@@ -14,7 +14,7 @@ import { CONTENT_TYPE, exportResponseBody, rpcCodeFor, sendEmptySuccess, statusB
 import { checkItems } from './validate.js';
 
 const DECODERS: { [S in Signal]: (body: Uint8Array, format: OtlpFormat) => SignalData[S] } = {
-  traces: decodeTraces,
+  traces: decodeTracesLazy,
   logs: decodeLogs,
   metrics: decodeMetrics,
 };

@@ -2,6 +2,7 @@
 // trace or span id) are rejected one by one and reported as a partial success; the rest go on.
 import type { DecodedLogRecord, DecodedMetric, DecodedSpan } from '../../../otlp/types.js';
 import type { Signal, SignalData } from '../../../pipeline/types.js';
+import { WireSpan } from '../../../otlp/wire-span.js';
 
 /** `s` is `length` lower-case hex digits (a loop: cheaper than a regexp for every span of every request). */
 function isHexId(s: string, length: number): boolean {
@@ -22,6 +23,8 @@ export interface Checked<S extends Signal> {
 }
 
 function spanProblem(s: DecodedSpan): string | undefined {
+  // the wire reader writes every id it reads as lower-case hex: only the length is left to check
+  if (s instanceof WireSpan && s.traceId.length === 32 && s.spanId.length === 16 && (s.parentSpanId === undefined || s.parentSpanId.length === 16)) return undefined;
   if (!isHexId(s.traceId, 32)) return 'traceId is missing, all zero or not 16 bytes';
   if (!isHexId(s.spanId, 16)) return 'spanId is missing, all zero or not 8 bytes';
   if (s.parentSpanId !== undefined && !isHexId(s.parentSpanId, 16)) return 'parentSpanId is not 8 bytes';
