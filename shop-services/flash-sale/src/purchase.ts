@@ -69,9 +69,10 @@ function errorText(err: unknown): string {
  * 1. sold out, known locally → 409 without Redis or Postgres;
  * 2. the sale row from memory, its window on the local clock → 404 / 409 sale_not_active;
  * 3. the per-user token bucket → 429;
- * 4. one Lua script in Redis: window (Redis clock), buyer set, stock, take a unit and hold it;
- * 5. Postgres, one transaction: sold + 1 only while below stock, the purchase row (one per user), the
- *    outbox event. If it fails, the Redis hold is given back; if Postgres refuses, Redis is corrected.
+ * 4. one Lua script in Redis: window (Redis clock), buyer set, a free unit slot; take it and hold it;
+ * 5. Postgres, one transaction: the sale still active, the purchase row with its slot (unique per sale)
+ *    and its user (one per sale), the outbox event. If it fails, the Redis hold is given back; if
+ *    Postgres refuses, Redis is corrected (a taken slot is dropped and another one tried).
  * Accepted purchases answer 202 before any order exists: the order service creates it from the event.
  */
 export class PurchaseService {
