@@ -24,6 +24,7 @@
 // node:http proxy to a bare upstream (fixtures/floor-proxy.ts): what two processes and one hop cost.
 //
 // BENCH_RATES=5,10,25,50,100,200 (orders/s; stops after the first failing step), BENCH_STEP_SECONDS=5, BENCH_USERS=500, BENCH_CONNECTIONS=128,
+// BENCH_STEP_RETRIES=1 (a step with errors runs again once the shop is healthy; see below),
 // BENCH_SHARED_KAFKA=1 (use the infra broker; its CPU then includes everyone else's use of it),
 // BENCH_CPU_PROF=1 (or a directory): V8 CPU profiles of every service; the hottest one is summarised.
 // BENCH_LOG_DIR=dir keeps each service's log.
@@ -54,6 +55,8 @@ const P95_LIMIT_MS = 200;
 const SATURATED_P95_MS = 1000;
 const TARGET_CPU_MS_PER_ORDER = 4;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** Extra attempts of a step that had errors (BENCH_STEP_RETRIES). */
+const STEP_RETRIES = Number(process.env.BENCH_STEP_RETRIES ?? 1);
 const DRAIN_TIMEOUT_MS = 60_000;
 const INTERNAL_AUTH_SECRET = 'bench-internal-secret-0123456789abcdefgh';
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdefghijklmn';
@@ -332,18 +335,19 @@ try {
   const counted = sources.map((x) => x.name);
   const aux: CpuSource[] = [{ name: 'postgres_aux', pids: postgresAuxPids }];
 
+  /** One order a second until five in a row go through (an open gateway breaker closes again after 10 s). */
+  const healthy = async (): Promise<void> => {
+    let okInRow = 0;
+    for (let i = 0; i < 120 && okInRow < 5; i++) {
+      const w = await run(1, 1);
+      okInRow = w.paid === w.scheduled ? okInRow + 1 : 0;
+    }
+  };
+
   // Warm-up (not measured): JIT, pools, caches, consumer groups, span pipeline. Cold, the first orders
   // can outlast the gateway's upstream timeout on a loaded machine and open its breaker: one at a time
   // first, until a few in a row succeed, then a short constant-rate run.
   {
-    const healthy = async () => {
-      // one order a second until five in a row go through (an open breaker closes again after 10 s)
-      let okInRow = 0;
-      for (let i = 0; i < 120 && okInRow < 5; i++) {
-        const w = await run(1, 1);
-        okInRow = w.paid === w.scheduled ? okInRow + 1 : 0;
-      }
-    };
     await healthy();
     for (const [rate, seconds] of [
       [2, 5],
@@ -368,7 +372,7 @@ try {
   }
 
   measuredFromUs = Number(process.hrtime.bigint() / 1000n);
-  for (const rate of RATES) {
+  const measure = async (rate: number): Promise<Step> => {
     const before = cpuSnapshot([...sources, ...aux]);
     const tStart = performance.now();
     const load = await run(rate, STEP_S);
@@ -395,8 +399,22 @@ try {
       cpuMsPerOrder: sum(cpu, counted) / Math.max(1, load.paid),
       load1: loadAverage()[0],
     };
-    steps.push(step);
     console.log(describe(step, counted));
+    return step;
+  };
+  for (const rate of RATES) {
+    let step = await measure(rate);
+    // The machine is shared: a burst of someone else's work can push calls past the gateway's upstream
+    // timeout and open its breaker (503s for the next 10 s). A step with errors runs once more, after the
+    // shop is healthy again; the second attempt is the one kept (both are printed).
+    for (let retry = 0; retry < STEP_RETRIES && step.errors > 0; retry++) {
+      console.log(`step ${rate}/s had errors: again once the shop is healthy (attempt ${retry + 2})`);
+      await waitDrained(`step ${rate}/s`);
+      await healthy();
+      step = await measure(rate);
+    }
+    steps.push(step);
+    const { errors, load, p95 } = step;
     // Past the p95 limit the CPU figure is still worth having (fixed costs spread over more orders), so
     // the steps go on until orders fail or queue up (p95 over a second): then the shop is saturated.
     if (errors > 0 || load.paid < load.scheduled || p95 > SATURATED_P95_MS) break;
