@@ -6,6 +6,7 @@ import {
   createDb,
   createEventConsumer,
   createOutboxRelay,
+  dlqAdminRoutes,
   createServiceApp,
   enqueueEvent,
   outboxMigrations,
@@ -30,6 +31,9 @@ import { Settler } from './settler.js';
 import { SoldOutFlags } from './sold-out-flags.js';
 
 /** Token audience callers sign for, the issuer of our calls to inventory, and the Kafka client id. */
+/** Admin routes to inspect and replay the dead letters of the orders consumer. */
+export const DLQ_ADMIN_PREFIX = '/flash-sales/admin/dlq';
+
 export const SERVICE_NAME = 'flash-sale';
 
 export const migrations = [...saleMigrations, ...outboxMigrations, ...processedEventsMigrations];
@@ -122,7 +126,8 @@ export function createFlashSaleService(opts: FlashSaleServiceOptions): FlashSale
   });
   const app = createServiceApp({
     telemetry,
-    routes: flashSaleRoutes({ sales, purchases, store }),
+    // the DLQ admin routes first, or "admin" would be taken for a sale id
+    routes: [...dlqAdminRoutes({ kafka, prefix: DLQ_ADMIN_PREFIX, topics: [config.ORDERS_TOPIC] }), ...flashSaleRoutes({ sales, purchases, store })],
     bodyLimit: config.BODY_LIMIT,
     serviceAuth: { secret: config.INTERNAL_AUTH_SECRET, audience: SERVICE_NAME },
   });
