@@ -6,12 +6,13 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { isResolved, type Alert, type AlertStatus } from '../model/alert.js';
 import { systemClock, type Clock } from '../model/clock.js';
+import { AbortLink } from '../model/abort.js';
 import type { Evidence } from '../model/notification.js';
 import type { Stores } from '../model/stores.js';
 import { escalates, nextStep } from '../notify/escalation.js';
 import { NotifyPipeline, type FlushRequest, type FlushResult, type PipelineOptions } from '../notify/pipeline.js';
 import type { GroupStateStore } from '../store/groups.js';
-import { AggregationGroup } from './group.js';
+import { AggregationGroup, type GroupHooks } from './group.js';
 import { dispatchMetrics, type DispatchMetrics } from './metrics.js';
 import type { DispatchRoute, RoutesFor } from './routes.js';
 import { WorkTracker } from './work.js';
@@ -43,6 +44,9 @@ export interface GroupView {
   evidence?: Evidence;
 }
 
+/** The mark of an alert nothing suppressed at its last flush (frozen: shared by every such alert). */
+const NOT_SUPPRESSED = Object.freeze({ inhibitedBy: Object.freeze([]) as unknown as string[], mutedBy: Object.freeze([]) as unknown as string[], silencedBy: Object.freeze([]) as unknown as string[] });
+
 export class Dispatcher {
   private readonly clock: Clock;
   private readonly holder: string;
@@ -63,6 +67,11 @@ export class Dispatcher {
   /** Suppression found at the last flush, per fingerprint (for the API's alert status and alertmanager_alerts). */
   private readonly marks = new Map<string, { inhibitedBy: string[]; mutedBy: string[]; silencedBy: string[] }>();
   private readonly evidence = new Map<string, Evidence>();
+  /** What every aggregation group calls back (one object for all groups). */
+  private readonly groupHooks: GroupHooks = {
+    flush: (group, at) => this.flushGroup(group, at),
+    track: (fn) => void this.track(fn),
+  };
 
   constructor(private readonly o: DispatcherOptions) {
     this.clock = o.clock ?? systemClock;
@@ -261,10 +270,7 @@ export class Dispatcher {
     const have = this.groups.get(key);
     if (have) return have;
     const state = await this.o.stores.groups.create({ groupKey: key, receiver: route.receiver, createdAt: now, escalationLevel: 0 });
-    const g = new AggregationGroup(key, route, labels, state, this.clock, {
-      flush: (group, at) => this.flushGroup(group, at),
-      track: (fn) => void this.track(fn),
-    });
+    const g = new AggregationGroup(key, route, labels, state, this.clock, this.groupHooks);
     this.groups.set(key, g);
     this.metrics.groups.set(this.groups.size);
     g.start();
@@ -295,7 +301,8 @@ export class Dispatcher {
       this.scheduleEscalation(g);
     }
     const resolved = alerts.filter((a) => isResolved(a, now));
-    this.enqueue(async () => {
+    // Nothing resolved: nothing to drop, and the group cannot have become empty (alerts only leave here).
+    if (resolved.length > 0) this.enqueue(async () => {
       g.deleteIfNotModified(resolved);
       if (g.empty && this.groups.get(g.key) === g) {
         g.stop();
@@ -306,7 +313,8 @@ export class Dispatcher {
         await this.o.stores.groups.delete(g.key);
       }
     });
-    await this.escalate(g, now);
+    // without escalation steps there is nothing to take or schedule
+    if (g.route.escalation.length > 0) await this.escalate(g, now);
   }
 
   private async runPipeline(g: AggregationGroup, receiver: string, level: number, alerts: Alert[], now: Date): Promise<FlushResult> {
@@ -323,15 +331,13 @@ export class Dispatcher {
     // one controller for both ends, its listener on the group's signal removed after the flush
     // (AbortSignal.any would keep a weak reference per flush on the long-lived group signal)
     const deadline = new AbortController();
-    const stop = (): void => deadline.abort();
-    if (g.stopped.signal.aborted) deadline.abort();
-    else g.stopped.signal.addEventListener('abort', stop, { once: true });
-    const timer = this.clock.setTimeout(stop, g.route.groupIntervalMs);
+    const link = new AbortLink(deadline, g.stopped.signal);
+    const timer = this.clock.setTimeout(() => deadline.abort(), g.route.groupIntervalMs);
     try {
       return await fn(deadline.signal);
     } finally {
       timer.clear();
-      g.stopped.signal.removeEventListener('abort', stop);
+      link.unlink();
     }
   }
 
@@ -369,11 +375,11 @@ export class Dispatcher {
 
   private mark(alerts: Alert[], res: FlushResult): void {
     for (const a of alerts) {
-      this.marks.set(a.fingerprint, {
-        inhibitedBy: res.inhibited.get(a.fingerprint) ?? [],
-        mutedBy: res.muted.get(a.fingerprint) ?? [],
-        silencedBy: res.silenced.get(a.fingerprint) ?? [],
-      });
+      const inhibitedBy = res.inhibited.get(a.fingerprint);
+      const mutedBy = res.muted.get(a.fingerprint);
+      const silencedBy = res.silenced.get(a.fingerprint);
+      // most alerts are not suppressed: they share one mark (readers copy the lists: api/v2/suppression.ts)
+      this.marks.set(a.fingerprint, inhibitedBy || mutedBy || silencedBy ? { inhibitedBy: inhibitedBy ?? [], mutedBy: mutedBy ?? [], silencedBy: silencedBy ?? [] } : NOT_SUPPRESSED);
     }
   }
 

@@ -367,12 +367,16 @@ export function goUnquote(q: string): string {
 }
 
 /** Go's strconv.Quote (printable Unicode kept, control characters escaped). */
+const QUOTE_ESCAPES: Readonly<Record<string, string>> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\', '"': '\\"' };
+
 export function goQuote(s: string): string {
+  // printable ASCII without a quote or backslash (nearly every label value) is quoted as it is
+  if (/^[ !#-[\]-~]*$/.test(s)) return `"${s}"`;
   let out = '"';
   for (const c of s) {
     const cp = c.codePointAt(0)!;
-    const named: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\', '"': '\\"' };
-    if (named[c]) out += named[c];
+    const escaped = QUOTE_ESCAPES[c];
+    if (escaped) out += escaped;
     else if (/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(c)) out += c;
     else if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
     else if (cp < 0x10000) out += `\\u${cp.toString(16).padStart(4, '0')}`;

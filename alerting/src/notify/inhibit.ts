@@ -39,6 +39,7 @@ export class Inhibitor {
 
   /** Fingerprints of the firing alerts that inhibit an alert with these labels (sorted; [] = not inhibited). */
   inhibitedBy(labels: LabelSet): string[] {
+    if (this.rules.length === 0) return [];
     const out = new Set<string>();
     const own = fingerprint(labels);
     this.rules.forEach((r, i) => {

@@ -75,6 +75,13 @@ export interface FlushResult {
 
 const noEvidence = async (): Promise<Evidence> => ({ traces: [], logs: [], notes: [] });
 
+/** A flush's evidence, gathered at most once for all its integrations. */
+interface EvidenceOnce {
+  alerts: Alert[];
+  now: Date;
+  promise?: Promise<Evidence>;
+}
+
 export class NotifyPipeline {
   /** A list of every alert already on its way: flushes starting meanwhile share it (see sources()). */
   private listing: Promise<Alert[]> | undefined;
@@ -116,12 +123,12 @@ export class NotifyPipeline {
     // AM stops the pipeline when nothing is left: nothing sent, the nflog untouched.
     if (result.delivered.length === 0) return result;
 
-    let evidence: Promise<Evidence> | undefined;
-    const evidenceOnce = (): Promise<Evidence> => (evidence ??= this.gatherEvidence(result.delivered, now));
-    result.outcomes = await Promise.all(integrations.map((i, n) => this.toIntegration(i, req, result.delivered, evidenceOnce, prefetched!.entries[n]!, prefetched!.ack)));
+    // gathered once, by the first integration that sends
+    const evidence: EvidenceOnce = { alerts: result.delivered, now };
+    result.outcomes = await Promise.all(integrations.map((i, n) => this.toIntegration(i, req, result.delivered, evidence, prefetched!.entries[n]!, prefetched!.ack)));
     result.ok = result.outcomes.every((x) => x.ok);
     result.notifiedFiring = result.outcomes.some((x) => x.sent && x.ok && x.reason !== 'all-resolved');
-    if (evidence) result.evidence = await evidence;
+    if (evidence.promise) result.evidence = await evidence.promise;
     return result;
   }
 
@@ -133,7 +140,7 @@ export class NotifyPipeline {
   async announceAck(req: FlushRequest, by: string): Promise<void> {
     const firing = req.alerts.filter((a) => !isResolved(a, req.now));
     if (firing.length === 0) return;
-    const ctx = await this.context(req, sortAlerts(firing, req.now), await noEvidence(), by);
+    const ctx = this.context(req, sortAlerts(firing, req.now), await noEvidence(), by);
     delete ctx.links.ack;
     await Promise.all(
       this.o.integrationsFor(req.receiver).map(async (integration) => {
@@ -170,7 +177,7 @@ export class NotifyPipeline {
     integration: Integration,
     req: FlushRequest,
     alerts: Alert[],
-    evidence: () => Promise<Evidence>,
+    evidence: EvidenceOnce,
     nflogEntry: Promise<NotificationLogEntry | undefined>,
     acknowledgement: Promise<Acknowledgement | undefined>,
   ): Promise<IntegrationOutcome> {
@@ -189,7 +196,7 @@ export class NotifyPipeline {
       const toSend = integration.sendResolved ? alerts : alerts.filter((a) => firing.has(a.fingerprint));
       let sent = false;
       if (toSend.length > 0) {
-        const ctx = await this.context(req, toSend, await evidence(), ack.ack?.by);
+        const ctx = this.context(req, toSend, await (evidence.promise ??= this.gatherEvidence(evidence.alerts, evidence.now)), ack.ack?.by);
         const outcome = await this.send(integration, ctx, req);
         if (!outcome.ok) {
           this.o.logger.warn(
@@ -216,7 +223,7 @@ export class NotifyPipeline {
     }
   }
 
-  private async context(req: FlushRequest, alerts: Alert[], evidence: Evidence, acknowledgedBy: string | undefined): Promise<NotificationContext> {
+  private context(req: FlushRequest, alerts: Alert[], evidence: Evidence, acknowledgedBy: string | undefined): NotificationContext {
     const firing = alerts.some((a) => !isResolved(a, req.now));
     const links = { ...this.o.links(req.groupKey, req.groupLabels) };
     if (!firing) delete links.ack;

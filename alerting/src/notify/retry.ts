@@ -36,9 +36,10 @@ export async function withRetry(attempt: (signal: AbortSignal) => Promise<void>,
   const random = o.random ?? Math.random;
   let interval = o.initialMs ?? 500;
   const maxInterval = o.maxIntervalMs ?? 60_000;
-  let lastError: Error = new Error('notification not attempted before the deadline');
+  // created only when needed: an Error captures a stack trace, and most sends succeed at once
+  let lastError: Error | undefined;
   for (let attempts = 1; ; attempts++) {
-    if (o.signal.aborted) return { ok: false, attempts: attempts - 1, error: lastError, permanent: false };
+    if (o.signal.aborted) return { ok: false, attempts: attempts - 1, error: lastError ?? new Error('notification not attempted before the deadline'), permanent: false };
     try {
       await attempt(o.signal);
       return { ok: true, attempts };

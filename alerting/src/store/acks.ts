@@ -12,7 +12,7 @@ interface AckRow {
 
 export class PgAckStore implements AckStore {
   private readonly reads = batcher<string, Acknowledgement | undefined>(async (keys) => {
-    const rows = await this.db<AckRow>('acks').whereIn('group_key', [...new Set(keys)]);
+    const { rows } = await this.db.raw<{ rows: AckRow[] }>('SELECT * FROM acks WHERE group_key = ANY(?::text[])', [[...new Set(keys)]]);
     const byKey = new Map(rows.map((r) => [r.group_key, { groupKey: r.group_key, by: r.acked_by, at: r.acked_at }]));
     return keys.map((k) => byKey.get(k));
   });

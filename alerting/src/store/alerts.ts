@@ -79,14 +79,19 @@ export class PgAlertStore implements AlertStore {
       await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [this.opts.lockKey]);
       const incoming = alerts.map((p) => normalise(p, now, this.opts.resolveTimeoutMs));
       const fps = [...new Set(incoming.map((a) => a.fingerprint))];
-      const rows = await trx<AlertRow>('alerts').whereIn('fingerprint', fps);
+      // arrays and one JSON document as parameters: statements of the same size for a batch of any size
+      const { rows } = await trx.raw<{ rows: AlertRow[] }>('SELECT * FROM alerts WHERE fingerprint = ANY(?::text[])', [fps]);
       const current = new Map(rows.map((r) => [r.fingerprint, fromRow(r)]));
       for (const a of incoming) current.set(a.fingerprint, mergeStored(current.get(a.fingerprint), a));
       const out = fps.map((fp) => current.get(fp)!);
-      await trx('alerts')
-        .insert(out.map(toRow))
-        .onConflict('fingerprint')
-        .merge();
+      await trx.raw(
+        `INSERT INTO alerts (fingerprint, labels, annotations, starts_at, ends_at, timeout, generator_url, updated_at)
+         SELECT * FROM json_to_recordset(?::json) AS v(fingerprint text, labels jsonb, annotations jsonb, starts_at timestamptz,
+           ends_at timestamptz, timeout boolean, generator_url text, updated_at timestamptz)
+         ON CONFLICT (fingerprint) DO UPDATE SET labels = EXCLUDED.labels, annotations = EXCLUDED.annotations, starts_at = EXCLUDED.starts_at,
+           ends_at = EXCLUDED.ends_at, timeout = EXCLUDED.timeout, generator_url = EXCLUDED.generator_url, updated_at = EXCLUDED.updated_at`,
+        [JSON.stringify(out.map(toRow))],
+      );
       await trx.raw('SELECT pg_notify(?, ?)', [this.opts.channel, noticePayload(this.opts.origin, fps)]);
       return out;
     });

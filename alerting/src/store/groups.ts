@@ -105,11 +105,14 @@ export class PgGroupStateStore implements GroupStateStore {
   private async createMany(states: readonly GroupState[]): Promise<GroupState[]> {
     const first = new Map<string, GroupState>();
     for (const s of states) if (!first.has(s.groupKey)) first.set(s.groupKey, s);
-    await this.db('aggregation_groups')
-      .insert([...first.values()].map(toRow))
-      .onConflict('group_key')
-      .ignore();
-    const rows = await this.db<GroupRow>('aggregation_groups').whereIn('group_key', [...first.keys()]);
+    await this.db.raw(
+      `INSERT INTO aggregation_groups (group_key, receiver, created_at, first_flush_at, last_flush_at, first_notified_at, escalation_level)
+       SELECT * FROM json_to_recordset(?::json) AS v(group_key text, receiver text, created_at timestamptz, first_flush_at timestamptz,
+         last_flush_at timestamptz, first_notified_at timestamptz, escalation_level integer)
+       ON CONFLICT (group_key) DO NOTHING`,
+      [JSON.stringify([...first.values()].map(toRow))],
+    );
+    const { rows } = await this.db.raw<{ rows: GroupRow[] }>('SELECT * FROM aggregation_groups WHERE group_key = ANY(?::text[])', [[...first.keys()]]);
     const byKey = new Map(rows.map((r) => [r.group_key, fromRow(r)]));
     return states.map((s) => byKey.get(s.groupKey) ?? s);
   }

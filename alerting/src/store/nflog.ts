@@ -47,9 +47,10 @@ export class PgNotificationLog implements NotificationLog {
   }
 
   private async getMany(keys: readonly EntryKey[]): Promise<(NotificationLogEntry | undefined)[]> {
-    const rows = await this.db<NflogRow>('nflog').whereIn(
-      ['group_key', 'receiver', 'integration'],
-      keys.map((k) => [k.groupKey, k.receiver, k.integration]),
+    // three arrays as three parameters: a statement of the same size for any number of keys
+    const { rows } = await this.db.raw<{ rows: NflogRow[] }>(
+      'SELECT * FROM nflog WHERE (group_key, receiver, integration) IN (SELECT * FROM unnest(?::text[], ?::text[], ?::text[]))',
+      [keys.map((k) => k.groupKey), keys.map((k) => k.receiver), keys.map((k) => k.integration)],
     );
     const byKey = new Map(rows.map((r) => [keyOf({ groupKey: r.group_key, receiver: r.receiver, integration: r.integration }), fromRow(r)]));
     return keys.map((k) => byKey.get(keyOf(k)));
@@ -58,19 +59,13 @@ export class PgNotificationLog implements NotificationLog {
   private async logMany(entries: readonly NotificationLogEntry[]): Promise<void[]> {
     // one row per key, the last write winning, as the same upserts run one after another would leave it
     const last = new Map(entries.map((e) => [keyOf(e), e]));
-    await this.db('nflog')
-      .insert(
-        [...last.values()].map((e) => ({
-          group_key: e.groupKey,
-          receiver: e.receiver,
-          integration: e.integration,
-          firing: JSON.stringify(e.firing),
-          resolved: JSON.stringify(e.resolved),
-          sent_at: e.sentAt,
-        })),
-      )
-      .onConflict(['group_key', 'receiver', 'integration'])
-      .merge();
+    const rows = [...last.values()].map((e) => ({ group_key: e.groupKey, receiver: e.receiver, integration: e.integration, firing: e.firing, resolved: e.resolved, sent_at: e.sentAt }));
+    await this.db.raw(
+      `INSERT INTO nflog (group_key, receiver, integration, firing, resolved, sent_at)
+       SELECT * FROM json_to_recordset(?::json) AS v(group_key text, receiver text, integration text, firing jsonb, resolved jsonb, sent_at timestamptz)
+       ON CONFLICT (group_key, receiver, integration) DO UPDATE SET firing = EXCLUDED.firing, resolved = EXCLUDED.resolved, sent_at = EXCLUDED.sent_at`,
+      [JSON.stringify(rows)],
+    );
     return entries.map(() => undefined);
   }
 

@@ -1,6 +1,7 @@
 // One HTTP POST for an integration, with a timeout, classified the way the retry stage needs it:
 // 2xx ok, 429/5xx/network retryable, other 4xx permanent. Messages never contain the URL.
 import { Agent, type Dispatcher } from 'undici';
+import { AbortLink } from '../../model/abort.js';
 import { RetryableNotifyError } from '../../model/notification.js';
 import { redactUrl, safeMessage } from './redact.js';
 
@@ -52,15 +53,23 @@ function target(url: string): Target {
   return t;
 }
 
-async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= MAX_BODY) break; // leaving the loop destroys the stream
-  }
-  return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8').slice(0, MAX_BODY);
+const decode = (chunks: Buffer[]): string => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8').slice(0, MAX_BODY);
+
+function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= MAX_BODY) {
+        body.destroy();
+        resolve(decode(chunks));
+      }
+    });
+    body.on('end', () => resolve(decode(chunks)));
+    body.on('error', reject);
+  });
 }
 
 const hasAuthorization = (headers: Record<string, string> | undefined): boolean => !!headers && Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
@@ -93,13 +102,12 @@ export interface PostOptions {
  * throws RetryableNotifyError on network errors and timeouts.
  */
 export async function post(opts: PostOptions): Promise<PostResult> {
-  // one controller for the caller's signal and the timeout (cheaper than AbortSignal.any + .timeout per request)
-  const abort = new AbortController();
+  // With a timeout: one controller for the caller's signal and the timer (cheaper than AbortSignal.any +
+  // AbortSignal.timeout per request). Without one (a webhook's default), the caller's signal as it is.
+  const abort = opts.timeoutMs > 0 ? new AbortController() : undefined;
   let timedOut = false;
-  const timer = opts.timeoutMs > 0 ? setTimeout(() => ((timedOut = true), abort.abort()), opts.timeoutMs) : undefined;
-  const onAbort = (): void => abort.abort();
-  if (opts.signal.aborted) abort.abort();
-  else opts.signal.addEventListener('abort', onAbort, { once: true });
+  const timer = abort ? setTimeout(() => ((timedOut = true), abort.abort()), opts.timeoutMs) : undefined;
+  const link = abort ? new AbortLink(abort, opts.signal) : undefined;
   try {
     const { origin, path, authorization } = target(opts.url);
     const res = await agent.request({
@@ -108,7 +116,7 @@ export async function post(opts: PostOptions): Promise<PostResult> {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'lantern-alerting/0.1', ...(authorization && !hasAuthorization(opts.headers) ? { authorization } : {}), ...opts.headers },
       body: opts.body,
-      signal: abort.signal,
+      signal: abort ? abort.signal : opts.signal,
     });
     return { status: res.statusCode, headers: headerGetter(res.headers), body: await readBounded(res.body) };
   } catch (err) {
@@ -116,7 +124,7 @@ export async function post(opts: PostOptions): Promise<PostResult> {
     throw new RetryableNotifyError(`${opts.what}: POST ${redactUrl(opts.url)} failed: ${why}`);
   } finally {
     clearTimeout(timer);
-    opts.signal.removeEventListener('abort', onAbort);
+    link?.unlink();
   }
 }
 
