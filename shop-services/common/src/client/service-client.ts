@@ -1,10 +1,11 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { Agent, request as undiciRequest, errors as undiciErrors } from 'undici';
+import { Agent, errors as undiciErrors } from 'undici';
 import { context, propagation } from '@opentelemetry/api';
 import type { z } from 'zod';
 import { AppError, UpstreamError, type ErrorDetail } from '../errors.js';
 import type { AuthUser } from '../auth/types.js';
 import type { InternalTokenSigner } from '../auth/internal-token.js';
+import { sendRequest, type RawResponse } from './dispatch.js';
 import { retry, withTimeout, createCircuitBreaker, TimeoutError, CircuitOpenError, type CircuitBreaker } from './resilience.js';
 
 export type ClientMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -83,7 +84,6 @@ class UpstreamStatusError extends Error {
   }
 }
 
-type UndiciResponse = Awaited<ReturnType<typeof undiciRequest>>;
 
 /**
  * The OTel undici instrumentation subscribes to this channel and injects the client span's
@@ -110,13 +110,12 @@ function parseBody(text: string, contentType: unknown): unknown {
   return text;
 }
 
-async function readBody(res: UndiciResponse): Promise<unknown> {
-  return parseBody(await res.body.text(), res.headers['content-type']);
+function readBody(res: RawResponse): unknown {
+  return parseBody(res.body.toString('utf8'), res.headers['content-type']);
 }
 
-async function readBytes(res: UndiciResponse): Promise<Buffer | undefined> {
-  const bytes = Buffer.from(await res.body.arrayBuffer());
-  return bytes.length === 0 ? undefined : bytes;
+function readBytes(res: RawResponse): Buffer | undefined {
+  return res.body.length === 0 ? undefined : res.body;
 }
 
 function upstreamError(body: unknown): { code?: string; message?: string; details?: ErrorDetail[] } {
@@ -170,7 +169,7 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
   const retryIdempotent = { ...retryBase, maxAttempts: 1 + (opts.retries ?? 2) };
   const retryOnce = { ...retryBase, maxAttempts: 1 };
 
-  async function attempt<B>(method: ClientMethod, url: URL, ro: RequestOptions<z.ZodType | undefined>, read: (res: UndiciResponse) => Promise<B>): Promise<ServiceResponse<B>> {
+  async function attempt<B>(method: ClientMethod, url: URL, ro: RequestOptions<z.ZodType | undefined>, read: (res: RawResponse) => B): Promise<ServiceResponse<B>> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       ...ro.headers,
@@ -187,10 +186,10 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     const run = () =>
       withTimeout(
         async (timeoutSignal) => {
-          const res = await undiciRequest(url, { method, headers, body: payload, dispatcher: agent, signal: timeoutSignal });
+          const res = await sendRequest(agent, url, { method, headers, ...(payload !== undefined ? { body: payload } : {}) }, timeoutSignal);
           // a 5xx body is read as JSON whatever the caller wants: it explains the failure in logs
-          if (res.statusCode >= 500) throw new UpstreamStatusError(res.statusCode, await readBody(res));
-          return { status: res.statusCode, headers: res.headers, body: await read(res) };
+          if (res.statusCode >= 500) throw new UpstreamStatusError(res.statusCode, readBody(res));
+          return { status: res.statusCode, headers: res.headers, body: read(res) };
         },
         ro.timeoutMs ?? opts.timeoutMs ?? 2_000,
         timeoutName,
@@ -200,7 +199,7 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
   }
 
   /** Every attempt (retries, breaker, timeout) of one call; failures become UpstreamError. */
-  async function call<B>(method: ClientMethod, path: string, ro: RequestOptions<z.ZodType | undefined>, read: (res: UndiciResponse) => Promise<B>): Promise<{ url: URL; res: ServiceResponse<B> }> {
+  async function call<B>(method: ClientMethod, path: string, ro: RequestOptions<z.ZodType | undefined>, read: (res: RawResponse) => B): Promise<{ url: URL; res: ServiceResponse<B> }> {
     const url = new URL(path.replace(/^\/*/, ''), base.href.endsWith('/') ? base : `${base.href}/`);
     for (const [k, v] of Object.entries(ro.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const retryable = IDEMPOTENT.has(method) || Boolean(ro.idempotencyKey);
