@@ -211,6 +211,7 @@ test.serial('the same Idempotency-Key sent 20 times at once through the gateway 
   );
   const ids = new Set(answers.map((a) => a.body.id as string));
   t.is(ids.size, 1, 'every answer is the same order');
+  t.is(answers.filter((a) => a.headers.get('idempotent-replayed') === 'true').length, 19, 'all but the first are marked as replays');
   const orderId = [...ids][0]!;
 
   const mine = await api(shop, 'GET', '/api/orders', { token: dave.token });

@@ -6,7 +6,7 @@ import type { Upstreams } from './upstreams.js';
 const METHODS = new Set<string>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const WITH_BODY = new Set<string>(['POST', 'PUT', 'PATCH']);
 /** Upstream response headers worth passing to the client; hop-by-hop and internal ones stay behind. */
-const PASS_HEADERS = ['location', 'etag', 'last-modified', 'cache-control', 'retry-after', 'content-language', 'allow'];
+const PASS_HEADERS = ['location', 'etag', 'last-modified', 'cache-control', 'retry-after', 'content-language', 'allow', 'idempotent-replayed'];
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Payment provider callbacks carry their HMAC signature in this header; the payment service checks it. */

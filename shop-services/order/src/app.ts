@@ -167,7 +167,8 @@ export function createOrderApp({ config, telemetry, kafka }: OrderAppDeps): Orde
     async close() {
       if (gaugeTimer) clearInterval(gaugeTimer);
       if (pruneTimer) clearInterval(pruneTimer);
-      for (const c of consumers) await c.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'consumer stop failed'));
+      // together: each may wait out a pending fetch, and in turn they would overrun the shutdown budget
+      await Promise.all(consumers.map((c) => c.stop().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'consumer stop failed'))));
       await relay?.stop();
       await scheduler.stop();
       await upstreams.close();
