@@ -82,6 +82,10 @@ test('one trace links client → server (route name) → producer → consumer �
   t.is(ours[0]?.kind, 'client');
   t.false(trace.some((s) => s.scope.name.includes('knex')), 'no knex spans');
   t.false(trace.some((s) => s.name.startsWith('pg-pool.connect') || s.name === 'pg.connect'), 'no connect spans');
+  t.false(
+    spans.some((s) => String(s.attributes['db.query.text'] ?? '').includes('background poll')),
+    'a query outside any span (a background poll) makes no trace of its own',
+  );
   const redis = trace.find((s) => s.scope.name.includes('ioredis'));
   t.truthy(redis, 'redis span');
   t.is(redis?.parentSpanId, consumer?.spanId);

@@ -13,13 +13,16 @@ import type { Config } from '../config.js';
  * - undici/fetch client spans come from the SDK's own diagnostics-channel subscriber (undici-spans.ts),
  *   not instrumentation-undici, which costs several times as much per request;
  * - no knex instrumentation: it wraps every pg span in a second DB span;
- * - pg connect spans are noise, so they are ignored.
+ * - pg connect spans are noise, so they are ignored, and so are queries with no parent span (background polls;
+ *   work found by a poll runs in a span of its own, and its queries are traced there).
  */
 export function createInstrumentations(config: Pick<Config, 'httpServerSpans'>): Instrumentation[] {
   const viaInstrumentation = config.httpServerSpans === 'instrumentation';
   const list: Instrumentation[] = [
     new HttpInstrumentation({ disableIncomingRequestInstrumentation: !viaInstrumentation }),
-    new PgInstrumentation({ ignoreConnectSpans: true }),
+    // requireParentSpan: a query outside any span is a background poll (outbox relays, schedulers,
+    // sweepers run several a second); as root spans they would flood the trace store with one-span traces
+    new PgInstrumentation({ ignoreConnectSpans: true, requireParentSpan: true }),
     new IORedisInstrumentation({ requireParentSpan: true }),
     new KafkaJsInstrumentation(),
   ];

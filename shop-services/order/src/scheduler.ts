@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from '@lantern/shop-common';
 import type { Runner } from './db/orders-repo.js';
 import { jobsTotal } from './metrics.js';
+
+const tracer = trace.getTracer('@lantern/shop-order/scheduler');
 
 export interface Job {
   id: string;
@@ -174,8 +177,24 @@ export class Scheduler {
       .returning(['id', 'kind', 'key', 'payload', 'run_at', 'attempts', 'lease_token'])) as JobRow[];
   }
 
+  /**
+   * Runs one claimed job in a span of its own: the polls that find nothing are not traced (the SDK
+   * records database spans only under a parent), so each job that runs is one trace, its SQL and
+   * upstream calls inside it.
+   */
+  private execute(row: JobRow): Promise<boolean> {
+    const attributes = { 'lantern.job.kind': row.kind, 'lantern.job.key': row.key, 'lantern.job.attempts': row.attempts };
+    return tracer.startActiveSpan(`job ${row.kind}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+      try {
+        return await this.executeJob(row);
+      } finally {
+        span.end();
+      }
+    });
+  }
+
   /** Runs one claimed job; true if it completed. */
-  private async execute(row: JobRow): Promise<boolean> {
+  private async executeJob(row: JobRow): Promise<boolean> {
     const { knex, logger } = this.opts;
     const job = toJob(row);
     const mine = { id: row.id, lease_token: row.lease_token };
@@ -194,6 +213,7 @@ export class Scheduler {
     } catch (err) {
       const delay = this.backoff(job.attempts);
       const message = err instanceof Error ? err.message : String(err);
+      trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message });
       logger.warn({ kind: job.kind, key: job.key, attempts: job.attempts, retryInMs: delay, err: message }, 'scheduled job failed; will retry');
       await knex('scheduled_jobs')
         .where(mine)
