@@ -6,7 +6,6 @@ import { jsonBody } from './json-body.js';
 import { requestGuard, type RequestGuardOptions } from './request-guard.js';
 import { createRouter, type AnyRoute } from './routes.js';
 import { requireServiceAuth } from '../auth/internal-token.js';
-import { NotFoundError, AppError } from '../errors.js';
 import type { ServiceTelemetry } from '../telemetry.js';
 
 export interface ServiceAppOptions {
@@ -36,17 +35,11 @@ export function createServiceApp(opts: ServiceAppOptions): Koa {
   const app = new Koa({ proxy: false });
   const router = createRouter(opts.routes);
   app.use(opts.telemetry.koa());
-  app.use(errorMiddleware());
+  app.use(errorMiddleware({ notFoundAndMethod: true }));
   app.use(requestGuard(opts.requestLimits));
   app.use(jsonBody({ limit: opts.bodyLimit, maxDepth: opts.bodyMaxDepth }));
   if (opts.serviceAuth) app.use(requireServiceAuth({ secret: opts.serviceAuth.secret, audience: opts.serviceAuth.audience ?? opts.telemetry.serviceName }));
   for (const mw of opts.middleware ?? []) app.use(mw);
-  // outside the router, so it sees allowedMethods' 405 and the router's unmatched 404
-  app.use(async (ctx, next) => {
-    await next();
-    if (ctx.status === 405) throw new AppError(405, 'method_not_allowed', `${ctx.method} not allowed on ${ctx.path}; allowed: ${ctx.response.get('allow')}`, { headers: { allow: ctx.response.get('allow') } });
-    if (ctx.status === 404 && ctx.body == null) throw new NotFoundError(`no route for ${ctx.method} ${ctx.path}`, 'route_not_found');
-  });
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   return app;

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { AppError, PayloadTooLargeError, BadRequestError } from '../errors.js';
+import { AppError, PayloadTooLargeError, BadRequestError, NotFoundError } from '../errors.js';
 import { currentTraceId } from '../trace.js';
 
 /** Errors raised by raw-body / co-body while reading the request carry `type` and `status`. */
@@ -39,10 +39,17 @@ export function normaliseBodyError(err: unknown): unknown {
  * Renders AppErrors as `{ error: { code, message, details }, trace_id }`. Anything else is an
  * unexpected fault: rethrown so the SDK's middleware logs it and answers a safe 500.
  */
-export function errorMiddleware(): Koa.Middleware {
+export function errorMiddleware(opts: { notFoundAndMethod?: boolean } = {}): Koa.Middleware {
+  const routeErrors = opts.notFoundAndMethod === true;
   return async function appErrors(ctx, next) {
     try {
       await next();
+      // (createServiceApp) the router's unmatched 404 and allowedMethods' 405 as typed errors, checked here
+      // rather than in a middleware of their own: one async frame less per request
+      if (routeErrors && ctx.body == null) {
+        if (ctx.status === 405) throw new AppError(405, 'method_not_allowed', `${ctx.method} not allowed on ${ctx.path}; allowed: ${ctx.response.get('allow')}`, { headers: { allow: ctx.response.get('allow') } });
+        if (ctx.status === 404) throw new NotFoundError(`no route for ${ctx.method} ${ctx.path}`, 'route_not_found');
+      }
     } catch (raw) {
       const err = normaliseBodyError(raw);
       if (!(err instanceof AppError)) throw err;
