@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { isResolved, type Alert, type AlertStatus } from '../model/alert.js';
 import { systemClock, type Clock } from '../model/clock.js';
-import { AbortLink } from '../model/abort.js';
 import type { Evidence } from '../model/notification.js';
 import type { Stores } from '../model/stores.js';
 import { escalates, nextStep } from '../notify/escalation.js';
@@ -283,9 +282,16 @@ export class Dispatcher {
     const alerts = [...g.alerts.values()];
     if (alerts.length === 0) return;
     g.state = { ...g.state, lastFlushAt: now, firstFlushAt: g.state.firstFlushAt ?? now };
-    await this.o.stores.groups.update(g.key, { lastFlushAt: now, firstFlushAt: g.state.firstFlushAt });
-
-    const res = await this.runPipeline(g, g.route.receiver, 0, alerts, now);
+    // The tick is stored while the pipeline runs, not before it: no round trip before the notification goes
+    // out. A crash before it lands resumes the group from group_wait, and the nflog keeps that from repeating.
+    const stored = this.o.stores.groups.update(g.key, { lastFlushAt: now, firstFlushAt: g.state.firstFlushAt });
+    stored.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
+    let res: FlushResult;
+    try {
+      res = await this.runPipeline(g, g.route.receiver, 0, alerts, now);
+    } finally {
+      await stored;
+    }
     if (!res.ok) return; // resolved alerts stay for the next tick
     const firing = alerts.filter((a) => !isResolved(a, now));
     if (firing.length === 0) {
@@ -328,16 +334,15 @@ export class Dispatcher {
 
   /** Retries end at the next tick (AM: the flush's context times out after group_interval) or when the group stops. */
   private async withDeadline<T>(g: AggregationGroup, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    // one controller for both ends, its listener on the group's signal removed after the flush
-    // (AbortSignal.any would keep a weak reference per flush on the long-lived group signal)
-    const deadline = new AbortController();
-    const link = new AbortLink(deadline, g.stopped.signal);
+    // one controller for both ends, which the group aborts if it stops (no AbortSignal.any, which keeps a weak
+    // reference per flush on the long-lived group signal, and no listener per flush)
+    const deadline = g.beginFlush();
     const timer = this.clock.setTimeout(() => deadline.abort(), g.route.groupIntervalMs);
     try {
       return await fn(deadline.signal);
     } finally {
       timer.clear();
-      link.unlink();
+      g.endFlush(deadline);
     }
   }
 

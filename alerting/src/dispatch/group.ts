@@ -18,6 +18,8 @@ export class AggregationGroup {
   readonly alerts = new Map<string, Alert>();
   /** Aborted when the group stops (leadership lost, shutdown): in-flight retries end. */
   readonly stopped = new AbortController();
+  /** The signals of the flushes in progress, aborted by stop() (a set, not a listener per flush on `stopped`). */
+  private readonly flushSignals = new Set<AbortController>();
   private timer: { clear(): void } | undefined;
   private hasFlushed: boolean;
   private flushing = false;
@@ -65,6 +67,20 @@ export class AggregationGroup {
     this.timer?.clear();
     this.timer = undefined;
     this.stopped.abort();
+    for (const c of this.flushSignals) c.abort();
+    this.flushSignals.clear();
+  }
+
+  /** A controller for one flush (its deadline is the caller's), aborted if the group stops; pass it to endFlush(). */
+  beginFlush(): AbortController {
+    const c = new AbortController();
+    if (this.stopped.signal.aborted) c.abort();
+    else this.flushSignals.add(c);
+    return c;
+  }
+
+  endFlush(c: AbortController): void {
+    this.flushSignals.delete(c);
   }
 
   private schedule(ms: number): void {

@@ -101,20 +101,26 @@ export class PgGroupStateStore implements GroupStateStore {
     await this.db('aggregation_groups').where({ group_key: groupKey }).delete();
   }
 
-  /** Inserts the rows that do not exist yet, then reads every one back: an existing row wins. */
+  /** Inserts the rows that do not exist yet; an existing row wins (read back only for those: usually none). */
   private async createMany(states: readonly GroupState[]): Promise<GroupState[]> {
     const first = new Map<string, GroupState>();
     for (const s of states) if (!first.has(s.groupKey)) first.set(s.groupKey, s);
-    await this.db.raw(
+    const inserted = await this.db.raw<{ rows: { group_key: string }[] }>(
       `INSERT INTO aggregation_groups (group_key, receiver, created_at, first_flush_at, last_flush_at, first_notified_at, escalation_level)
        SELECT * FROM json_to_recordset(?::json) AS v(group_key text, receiver text, created_at timestamptz, first_flush_at timestamptz,
          last_flush_at timestamptz, first_notified_at timestamptz, escalation_level integer)
-       ON CONFLICT (group_key) DO NOTHING`,
+       ON CONFLICT (group_key) DO NOTHING RETURNING group_key`,
       [JSON.stringify([...first.values()].map(toRow))],
     );
-    const { rows } = await this.db.raw<{ rows: GroupRow[] }>('SELECT * FROM aggregation_groups WHERE group_key = ANY(?::text[])', [[...first.keys()]]);
-    const byKey = new Map(rows.map((r) => [r.group_key, fromRow(r)]));
-    return states.map((s) => byKey.get(s.groupKey) ?? s);
+    const ours = new Set(inserted.rows.map((r) => r.group_key));
+    const existing = [...first.keys()].filter((k) => !ours.has(k));
+    const stored = new Map<string, GroupState>();
+    for (const k of ours) stored.set(k, first.get(k)!);
+    if (existing.length > 0) {
+      const { rows } = await this.db.raw<{ rows: GroupRow[] }>('SELECT * FROM aggregation_groups WHERE group_key = ANY(?::text[])', [existing]);
+      for (const r of rows) stored.set(r.group_key, fromRow(r));
+    }
+    return states.map((s) => stored.get(s.groupKey) ?? s);
   }
 
   /**
