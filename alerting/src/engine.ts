@@ -36,6 +36,8 @@ export interface EngineOptions {
   ruleFiles: string[];
   prometheusUrl: string;
   evaluationIntervalMs: number;
+  /** Rule queries in flight at most (RuleManager queryConcurrency). Default 16. */
+  queryConcurrency?: number;
   databaseUrl: string;
   schema: string;
   /** Signs acknowledgement links and the page's CSRF tokens (≥ 32 chars). Never logged. */
@@ -115,6 +117,7 @@ export async function startEngine(o: EngineOptions): Promise<Engine> {
     logger: o.logger,
     registry,
     evaluationIntervalMs: o.evaluationIntervalMs,
+    ...(o.queryConcurrency ? { queryConcurrency: o.queryConcurrency } : {}),
   });
   await rules.load();
 
