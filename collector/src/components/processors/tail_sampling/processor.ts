@@ -30,12 +30,14 @@ const SHUTDOWN_RETRY_PAUSE_MS = 50;
 type CachedDecision = 'sampled' | 'dropped';
 
 export class TailSamplingProcessor implements Processor<'traces'> {
-  private readonly pending = new Map<string, PendingTrace>();
+  /** Pending traces and both decision caches in one table: a span's trace is found with one lookup (decision-cache.ts). */
+  private readonly traces = new Map<string, PendingTrace | CachedDecision>();
+  private pendingTraces = 0;
   /** Pending traces in arrival order: the head is always the next to decide (by time or early). */
   private readonly order = new Fifo<PendingTrace>();
   private pendingSpans = 0;
-  private readonly sampledIds: DecisionCache | undefined;
-  private readonly droppedIds: DecisionCache | undefined;
+  private readonly sampledIds: DecisionCache<CachedDecision> | undefined;
+  private readonly droppedIds: DecisionCache<CachedDecision> | undefined;
   private readonly policies: PolicySet;
   private readonly forwarder: Forwarder;
   private readonly metrics: TailSamplingMetrics;
@@ -54,8 +56,8 @@ export class TailSamplingProcessor implements Processor<'traces'> {
     this.log = host.logger.child({ processor: id, pipeline });
     this.metrics = tailSamplingMetrics(host.telemetry, id, pipeline);
     const { sampled_cache_size: sampledSize, non_sampled_cache_size: droppedSize } = cfg.decision_cache;
-    this.sampledIds = sampledSize > 0 ? new DecisionCache(sampledSize) : undefined;
-    this.droppedIds = droppedSize > 0 ? new DecisionCache(droppedSize) : undefined;
+    this.sampledIds = sampledSize > 0 ? new DecisionCache<CachedDecision>(sampledSize, this.traces, 'sampled') : undefined;
+    this.droppedIds = droppedSize > 0 ? new DecisionCache<CachedDecision>(droppedSize, this.traces, 'dropped') : undefined;
     this.policies = new PolicySet(cfg.policies, cfg.sample_on_first_match, (policy, err) =>
       this.log.warn({ err, policy }, 'tail_sampling policy failed; it abstains for this trace'),
     );
@@ -86,7 +88,7 @@ export class TailSamplingProcessor implements Processor<'traces'> {
       // spans of one trace usually arrive together: one lookup per run of them, again if it was just decided early
       if (span.traceId !== lastId || (typeof last === 'object' && last.decided)) {
         lastId = span.traceId;
-        last = this.pending.get(lastId) ?? this.cached(lastId) ?? this.open(lastId, now);
+        last = this.traces.get(lastId) ?? this.open(lastId, now);
       }
       if (last === 'sampled') (lateSampled ??= []).push(span);
       else if (last === 'dropped') lateDropped++;
@@ -105,15 +107,10 @@ export class TailSamplingProcessor implements Processor<'traces'> {
     if (this.forwarder.spans > 0) void this.forwarder.flush();
   }
 
-  private cached(traceId: string): CachedDecision | undefined {
-    if (this.sampledIds?.has(traceId)) return 'sampled';
-    if (this.droppedIds?.has(traceId)) return 'dropped';
-    return undefined;
-  }
-
   private open(traceId: string, now: number): PendingTrace {
     const t: PendingTrace = { traceId, spans: [], arrivedAt: now, decided: false };
-    this.pending.set(traceId, t);
+    this.traces.set(traceId, t);
+    this.pendingTraces++;
     this.order.push(t);
     this.counts.newTraces++;
     return t;
@@ -121,7 +118,7 @@ export class TailSamplingProcessor implements Processor<'traces'> {
 
   /** Over num_traces or max_spans: the oldest traces are decided now, not thrown away. */
   private enforceLimits(): void {
-    while (this.pending.size > this.cfg.num_traces || this.pendingSpans > this.cfg.max_spans) {
+    while (this.pendingTraces > this.cfg.num_traces || this.pendingSpans > this.cfg.max_spans) {
       const oldest = this.nextPending();
       if (!oldest) return;
       this.counts.tooEarly++;
@@ -136,14 +133,17 @@ export class TailSamplingProcessor implements Processor<'traces'> {
 
   private decide(t: PendingTrace, now: number): void {
     t.decided = true;
-    this.pending.delete(t.traceId);
+    this.pendingTraces--;
     this.pendingSpans -= t.spans.length;
-    if (this.policies.decide(t, now)) {
-      this.sampledIds?.add(t.traceId);
+    const sampled = this.policies.decide(t, now);
+    // the cache's entry replaces the pending one; without a cache for this decision the id is forgotten
+    const cache = sampled ? this.sampledIds : this.droppedIds;
+    if (cache) cache.add(t.traceId);
+    else this.traces.delete(t.traceId);
+    if (sampled) {
       this.forwarder.push(t.spans);
       this.counts.sampled++;
     } else {
-      this.droppedIds?.add(t.traceId);
       this.counts.droppedSpans += t.spans.length;
       this.counts.notSampled++;
     }
@@ -164,7 +164,7 @@ export class TailSamplingProcessor implements Processor<'traces'> {
 
   private recordMetrics(): void {
     this.metrics.record(this.policies.stats, this.counts);
-    this.metrics.memory(this.pending.size, this.pendingSpans, this.forwarder.spans);
+    this.metrics.memory(this.pendingTraces, this.pendingSpans, this.forwarder.spans);
   }
 
   /** Decides every pending trace now (partial traces, as contrib) and waits until the sampled ones are accepted. */
