@@ -156,11 +156,13 @@ test('Kafka broker down: orders are still accepted, their events wait in the out
   t.is(pending, 6); // 5 × order.placed + order.paid, kept while Kafka is away
 
   await broker.start();
-  await waitFor(async () => Number((await svc.order.db.knex('outbox').count<{ count: string }[]>({ count: '*' }))[0]?.count) === 0, { what: 'outbox drained after the restart', timeoutMs: 30_000 });
-  const reader = await collect(kafka, topics.orders);
+  await waitFor(async () => Number((await svc.order.db.knex('outbox').count<{ count: string }[]>({ count: '*' }))[0]?.count) === 0, { what: 'outbox drained after the restart', timeoutMs: 60_000 });
+  // the reader gets a client with kafkajs's default retries: right after a restart the broker may still be
+  // loading its group coordinator, which the service's short-retry client would give up on
+  const reader = await collect(new Kafka({ clientId: 'order-test-reader', brokers: broker.brokers, logLevel: logLevel.NOTHING }), topics.orders);
   t.teardown(() => reader.consumer.disconnect());
   const expected = before.length + during.length + 1;
-  await waitFor(() => new Set(reader.received.map((r) => r.envelope.id)).size >= expected || undefined, { what: `${expected} events`, timeoutMs: 30_000 });
+  await waitFor(() => new Set(reader.received.map((r) => r.envelope.id)).size >= expected || undefined, { what: `${expected} events`, timeoutMs: 60_000 });
   const unique = new Map(reader.received.map((r) => [r.envelope.id, r.envelope]));
   t.is(unique.size, expected); // none lost (redeliveries, if any, share an event id)
   const placedIds = [...unique.values()].filter((e) => e.type === 'order.placed').map((e) => e.key);
