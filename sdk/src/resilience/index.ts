@@ -12,7 +12,7 @@ export {
 } from './errors.js';
 export { isRetryableError, isDependencyFailure, httpStatusOf } from './classify.js';
 export { retry, fullJitterDelay, type RetryOptions, type RetryContext } from './retry.js';
-export { withTimeout, type WithTimeoutOptions } from './timeout.js';
+export { withTimeout, recordTimeout, type WithTimeoutOptions } from './timeout.js';
 export {
   createCircuitBreaker,
   CIRCUIT_STATE_VALUE,

@@ -18,6 +18,18 @@ function valid(ms: number, name: string, signal: AbortSignal | undefined): boole
 }
 
 /**
+ * Counts and records a deadline that expired, exactly as withTimeout does (resilience_timeouts_total,
+ * "resilience.timeout" span event on the active span), and returns the TimeoutError to throw. For
+ * code that enforces a deadline itself, e.g. by aborting a request through its dispatcher, without
+ * an AbortController per call.
+ */
+export function recordTimeout(name: string, ms: number): TimeoutError {
+  metrics.timeouts().inc({ name });
+  spanEvent('resilience.timeout', { 'resilience.name': name, 'timeout.ms': ms });
+  return new TimeoutError(name, ms);
+}
+
+/**
  * Runs `fn` with a deadline. On expiry the signal given to `fn` is aborted (so a fetch/query using
  * it is cancelled) and the call rejects with {@link TimeoutError} at once, even if `fn` ignores the
  * signal. Counts resilience_timeouts_total{name} and adds a "resilience.timeout" span event.
@@ -47,9 +59,7 @@ export function withTimeout<T>(fn: (signal: AbortSignal) => Promise<T>, ms: numb
       if (settled) return;
       settled = true;
       parent?.removeEventListener('abort', onParentAbort);
-      metrics.timeouts().inc({ name });
-      spanEvent('resilience.timeout', { 'resilience.name': name, 'timeout.ms': ms });
-      const err = new TimeoutError(name, ms);
+      const err = recordTimeout(name, ms);
       controller.abort(err);
       reject(err);
     }, ms);

@@ -3,4 +3,4 @@
  * their metrics (retry attempts, timeouts, breaker state) and span events are reported the same
  * way as every other dependency call.
  */
-export { retry, withTimeout, createCircuitBreaker, TimeoutError, CircuitOpenError, type CircuitBreaker } from '@lantern/sdk';
+export { retry, withTimeout, recordTimeout, createCircuitBreaker, TimeoutError, CircuitOpenError, type CircuitBreaker } from '@lantern/sdk';

@@ -6,7 +6,7 @@ import { AppError, UpstreamError, type ErrorDetail } from '../errors.js';
 import type { AuthUser } from '../auth/types.js';
 import type { InternalTokenSigner } from '../auth/internal-token.js';
 import { sendRequest, type RawResponse } from './dispatch.js';
-import { retry, withTimeout, createCircuitBreaker, TimeoutError, CircuitOpenError, type CircuitBreaker } from './resilience.js';
+import { retry, recordTimeout, createCircuitBreaker, TimeoutError, CircuitOpenError, type CircuitBreaker } from './resilience.js';
 
 export type ClientMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const IDEMPOTENT = new Set<ClientMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
@@ -181,19 +181,21 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     if (ro.rawJson !== undefined) payload = ro.rawJson;
     else if (ro.body !== undefined) payload = JSON.stringify(ro.body);
     if (payload !== undefined) headers['content-type'] = 'application/json';
-    // No parent signal for the timeout: the breaker's is never aborted (no caller passes one), and
-    // linking to it would add and remove a listener on one shared signal per call.
-    const run = () =>
-      withTimeout(
-        async (timeoutSignal) => {
-          const res = await sendRequest(agent, url, { method, headers, ...(payload !== undefined ? { body: payload } : {}) }, timeoutSignal);
-          // a 5xx body is read as JSON whatever the caller wants: it explains the failure in logs
-          if (res.statusCode >= 500) throw new UpstreamStatusError(res.statusCode, readBody(res));
-          return { status: res.statusCode, headers: res.headers, body: read(res) };
-        },
-        ro.timeoutMs ?? opts.timeoutMs ?? 2_000,
-        timeoutName,
-      );
+    const timeoutMs = ro.timeoutMs ?? opts.timeoutMs ?? 2_000;
+    // the deadline is enforced by aborting the dispatch itself (no AbortController per call), and
+    // counted and recorded as the SDK's withTimeout does
+    const run = async () => {
+      const res = await sendRequest(agent, url, {
+        method,
+        headers,
+        ...(payload !== undefined ? { body: payload } : {}),
+        timeoutMs,
+        onTimeout: () => recordTimeout(timeoutName, timeoutMs),
+      });
+      // a 5xx body is read as JSON whatever the caller wants: it explains the failure in logs
+      if (res.statusCode >= 500) throw new UpstreamStatusError(res.statusCode, readBody(res));
+      return { status: res.statusCode, headers: res.headers, body: read(res) };
+    };
     // 4xx come back as values, so a client's bad input never trips the breaker
     return breaker ? breaker.execute(run) : run();
   }
