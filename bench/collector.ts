@@ -6,6 +6,8 @@
 // and the sink sharing the two cores do not blur the figure:
 //   spans_per_cpu_s              spans exported per CPU second of the collector process (all threads)
 //   decode_only_spans_per_cpu_s  the floor: protobufjs decode of the same payloads alone, in this process
+//   codec_/receiver_decode_spans_per_cpu_s  the collector's decoders alone: to plain spans, and to the WireSpans
+//                                the receiver hands the pipeline (attributes checked, not decoded)
 //   floor_ratio                  spans_per_cpu_s / decode_only_spans_per_cpu_s: how the shared machine's speed
 //                                of the moment cancels out (absolute figures vary 2-3x between runs)
 //   peak_rss_mb_overload         the collector's peak RSS while offered far more than the sink drains
@@ -15,7 +17,7 @@
 // 10 attributes a span, traces of a server span and four database client spans. BENCH_SPANS_PER_REQUEST, and
 // BENCH_MIXED_RESOURCES=1 (the first version of this bench: 100 spans a request, each span of a trace from
 // another of 4 resources and in its own scope block), give the other shapes.
-// Knobs: BENCH_SPANS (total spans of the throughput run, default 307200), BENCH_OVERLOAD_S (default 20),
+// Knobs: BENCH_SPANS (total spans of the throughput run, default 307200; the first tenth warms up, unmeasured), BENCH_OVERLOAD_S (default 20),
 // BENCH_CPU_PROF=DIR (the collector child writes a V8 CPU profile per run to DIR/throughput, DIR/overload),
 // BENCH_SKIP_OVERLOAD=1 (throughput only, for profiling rounds), BENCH_NODE_FLAGS (extra node flags for the
 // collector child, e.g. --trace-gc).
@@ -28,12 +30,12 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { decodeTraces, encodeTraces, requestType, type DecodedSpan, type ResourceInfo, type Scope } from '@lantern/collector';
+import { decodeTraces, decodeTracesLazy, encodeTraces, requestType, type DecodedSpan, type ResourceInfo, type Scope } from '@lantern/collector';
 import { loadAverage, procCpuMs, procRssMb, report } from './lib.js';
 
 const MIXED = process.env.BENCH_MIXED_RESOURCES === '1';
 const SPANS_PER_REQUEST = Number(process.env.BENCH_SPANS_PER_REQUEST ?? (MIXED ? 100 : 512));
-const TOTAL_SPANS = Number(process.env.BENCH_SPANS ?? 600 * SPANS_PER_REQUEST);
+const TOTAL_SPANS = Number(process.env.BENCH_SPANS ?? (MIXED ? 300_000 : 600 * SPANS_PER_REQUEST));
 const OVERLOAD_S = Number(process.env.BENCH_OVERLOAD_S ?? 20);
 const root = new URL('..', import.meta.url).pathname;
 
@@ -193,10 +195,12 @@ function decodeFloor(bodies: Uint8Array[]): number {
   return spans / ((used.user + used.system) / 1e6);
 }
 
-function codecFloor(bodies: Uint8Array[]): number {
+/** Spans per CPU second of `decode` over the payloads. */
+function decodeRate(bodies: Uint8Array[], decode: (b: Uint8Array) => unknown[]): number {
+  for (const b of bodies.slice(0, 50)) decode(b); // warm up
   const before = process.cpuUsage();
   let spans = 0;
-  for (const b of bodies) spans += decodeTraces(b).length;
+  for (const b of bodies) spans += decode(b).length;
   const used = process.cpuUsage(before);
   return spans / ((used.user + used.system) / 1e6);
 }
@@ -207,25 +211,39 @@ async function post(pool: Pool, body: Uint8Array): Promise<number> {
   return res.statusCode;
 }
 
-async function throughput(bodies: Uint8Array[]): Promise<{ spansPerCpuS: number; spansPerS: number; cpuMs: number; sysMs: number }> {
-  const sink = await startSink();
-  const { child, url } = await startCollector(sink.url, 1024, 'throughput');
-  const pool = new Pool(url, { connections: 4, pipelining: 1 });
-  const expected = bodies.length * SPANS_PER_REQUEST;
-  const cpu0 = procCpuMs(child.pid!);
-  const split0 = procUserSysMs(child.pid!);
-  const t0 = performance.now();
-  let next = 0;
+/** Sends bodies [from, to) over 4 connections; a 503 is back-pressure: wait and resend, as an OTLP exporter does. */
+async function sendAll(pool: Pool, bodies: Uint8Array[], from: number, to: number): Promise<void> {
+  let next = from;
   await Promise.all(
     Array.from({ length: 4 }, async () => {
-      while (next < bodies.length) {
+      while (next < to) {
         const body = bodies[next++]!;
-        // a 503 is back-pressure: wait and resend, as an OTLP exporter does
         while ((await post(pool, body)) !== 200) await sleep(50);
       }
     }),
   );
-  while (sink.received.size < expected) await sleep(20);
+}
+
+/**
+ * The collector's CPU per span in steady state: the first WARMUP_SHARE of the requests (at least 20) are sent
+ * and exported before the measurement starts, so V8's compilation of the hot paths (on its own threads, which
+ * /proc counts) is not charged to the spans measured.
+ */
+const WARMUP_SHARE = 0.1;
+
+async function throughput(bodies: Uint8Array[]): Promise<{ spansPerCpuS: number; spansPerS: number; cpuMs: number; sysMs: number; spans: number }> {
+  const sink = await startSink();
+  const { child, url } = await startCollector(sink.url, 1024, 'throughput');
+  const pool = new Pool(url, { connections: 4, pipelining: 1 });
+  const warmup = Math.min(bodies.length - 1, Math.max(20, Math.round(bodies.length * WARMUP_SHARE)));
+  await sendAll(pool, bodies, 0, warmup);
+  while (sink.received.size < warmup * SPANS_PER_REQUEST) await sleep(20);
+  const expected = (bodies.length - warmup) * SPANS_PER_REQUEST;
+  const cpu0 = procCpuMs(child.pid!);
+  const split0 = procUserSysMs(child.pid!);
+  const t0 = performance.now();
+  await sendAll(pool, bodies, warmup, bodies.length);
+  while (sink.received.size < bodies.length * SPANS_PER_REQUEST) await sleep(20);
   const seconds = (performance.now() - t0) / 1000;
   const cpuMs = procCpuMs(child.pid!) - cpu0;
   const split1 = procUserSysMs(child.pid!);
@@ -233,7 +251,7 @@ async function throughput(bodies: Uint8Array[]): Promise<{ spansPerCpuS: number;
   await pool.close();
   await stop(child);
   sink.server.close();
-  return { spansPerCpuS: expected / (cpuMs / 1000), spansPerS: expected / seconds, cpuMs, sysMs };
+  return { spansPerCpuS: expected / (cpuMs / 1000), spansPerS: expected / seconds, cpuMs, sysMs, spans: expected };
 }
 
 async function overload(): Promise<{ peakRssMb: number; accepted: number; refused: number; lost: number }> {
@@ -275,9 +293,11 @@ const bodies = Array.from({ length: Math.ceil(TOTAL_SPANS / SPANS_PER_REQUEST) }
 const load0 = loadAverage();
 console.log(`collector bench: ${bodies.length} requests of ${SPANS_PER_REQUEST} spans (${(bodies[0]!.length / 1024).toFixed(1)} KiB each, ${MIXED ? '4 resources mixed in each' : 'one resource each'}); load average ${load0.join(' ')}`);
 const decodeOnly = decodeFloor(bodies);
-const codecOnly = codecFloor(bodies);
+// the collector's own decoders: to plain spans (decodeTraces), and what the receiver does (WireSpans, read lazily)
+const codecOnly = decodeRate(bodies, (b) => decodeTraces(b));
+const lazyOnly = decodeRate(bodies, (b) => decodeTracesLazy(b));
 const run = await throughput(bodies);
-console.log(`throughput: ${Math.round(run.spansPerCpuS)} spans per collector CPU-second, ${Math.round(run.spansPerS)} spans/s wall, ${Math.round(run.cpuMs)} ms CPU of which ${Math.round(run.sysMs)} ms in the kernel; floor ${Math.round(decodeOnly)} (ratio ${(run.spansPerCpuS / decodeOnly).toFixed(3)})`);
+console.log(`throughput: ${run.spans} spans measured after a warm-up, ${Math.round(run.spansPerCpuS)} spans per collector CPU-second, ${Math.round(run.spansPerS)} spans/s wall, ${Math.round(run.cpuMs)} ms CPU of which ${Math.round(run.sysMs)} ms in the kernel; floor ${Math.round(decodeOnly)} (ratio ${(run.spansPerCpuS / decodeOnly).toFixed(3)})`);
 const over = process.env.BENCH_SKIP_OVERLOAD === '1' ? { peakRssMb: Number.NaN, accepted: 0, refused: 0, lost: Number.NaN } : await overload();
 console.log(`overload: peak RSS ${over.peakRssMb.toFixed(0)} MiB, ${over.accepted} spans accepted, ${over.refused} requests refused, ${over.lost} accepted spans lost; load average ${loadAverage().join(' ')}`);
 
@@ -288,6 +308,7 @@ await report(
     decode_only_spans_per_cpu_s: Math.round(decodeOnly),
     floor_ratio: Number((run.spansPerCpuS / decodeOnly).toFixed(3)),
     codec_decode_spans_per_cpu_s: Math.round(codecOnly),
+    receiver_decode_spans_per_cpu_s: Math.round(lazyOnly),
     spans_per_s_wall: Math.round(run.spansPerS),
     collector_cpu_ms: Math.round(run.cpuMs),
     collector_sys_cpu_ms: Math.round(run.sysMs),

@@ -333,6 +333,10 @@ function checkAnyValue(r: Reader, end: number, depth: number): void {
 }
 
 function checkKeyValue(r: Reader, end: number, depth: number): void {
+  if (plainKeyValue(r.buf, r.pos, end)) {
+    r.pos = end;
+    return;
+  }
   while (r.pos < end) {
     const tag = r.tag();
     if (tag === ((1 << 3) | LEN)) r.skipString(end);
@@ -394,6 +398,40 @@ function checkLink(r: Reader, end: number): void {
     }
   }
   if (r.pos !== end) r.truncated();
+}
+
+/**
+ * The shape nearly every attribute has, accepted in one pass over its bytes: the key (field 1, ASCII, under
+ * 128 bytes), then the value (field 2, under 128 bytes) holding at most one scalar — an ASCII string under 128
+ * bytes, a bool, an int or a double — and nothing else. It only ever says yes to bytes the general check
+ * accepts; for anything else it says no, and the general check runs (and names what is wrong).
+ */
+function plainKeyValue(buf: Buffer, p: number, end: number): boolean {
+  if (p + 4 > end || buf[p] !== 0x0a) return false;
+  const keyEnd = p + 2 + buf[p + 1]!;
+  if (buf[p + 1]! > 127 || keyEnd + 2 > end) return false;
+  for (let i = p + 2; i < keyEnd; i++) if (buf[i]! > 127) return false;
+  if (buf[keyEnd] !== 0x12 || buf[keyEnd + 1]! > 127 || keyEnd + 2 + buf[keyEnd + 1]! !== end) return false;
+  const v = keyEnd + 2;
+  if (v === end) return true; // an empty AnyValue: null
+  switch (buf[v]) {
+    case (1 << 3) | LEN: {
+      if (buf[v + 1]! > 127 || v + 2 + buf[v + 1]! !== end) return false;
+      for (let i = v + 2; i < end; i++) if (buf[i]! > 127) return false;
+      return true;
+    }
+    case (2 << 3) | VARINT:
+    case (3 << 3) | VARINT: {
+      // a varint of at most 10 bytes that ends exactly at the end
+      if (end - v - 1 < 1 || end - v - 1 > 10) return false;
+      for (let i = v + 1; i < end - 1; i++) if (buf[i]! < 128) return false;
+      return buf[end - 1]! < 128;
+    }
+    case (4 << 3) | I64:
+      return v + 9 === end;
+    default:
+      return false;
+  }
 }
 
 // ---- the span: proto-reader.ts's span() with attributes, events and links checked, not decoded ----

@@ -9,7 +9,11 @@ import type { SelfTelemetry } from '../telemetry/self.js';
 export type Signal = 'traces' | 'logs' | 'metrics';
 export const SIGNALS: readonly Signal[] = ['traces', 'logs', 'metrics'];
 
-/** What flows through a pipeline of each signal: flat decoded items (resource and scope shared by reference). */
+/**
+ * What flows through a pipeline of each signal: flat decoded items (resource and scope shared by reference).
+ * Spans received as protobuf are WireSpans (otlp/wire-span.ts): their attributes, events, links and times are
+ * read from the request's bytes on first use, and they are exported as those bytes unless they were changed.
+ */
 export interface SignalData {
   traces: DecodedSpan[];
   logs: DecodedLogRecord[];
@@ -20,7 +24,8 @@ export interface SignalData {
  * The next stage. `consume` resolves once the data is accepted: buffered by a processor, queued by an
  * exporter (persisted, when the exporter has an on-disk queue). It rejects with RefusedError when the
  * data was not kept and may be retried, so a receiver can answer 503/429 and nothing accepted is lost.
- * Callers must not mutate data after handing it on; processors that change items copy what they change.
+ * Callers must not mutate data after handing it on; processors that change items copy what they change
+ * (a span with plainSpan(): a spread of a WireSpan misses the fields it reads lazily).
  */
 export interface Consumer<S extends Signal> {
   consume(data: SignalData[S]): Promise<void>;
