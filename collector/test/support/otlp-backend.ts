@@ -27,6 +27,8 @@ export interface OtlpBackend {
   spans: DecodedSpan[];
   logs: DecodedLogRecord[];
   metrics: DecodedMetric[];
+  /** Bodies (decompressed) of the trace requests answered 2xx, as received. */
+  traceBodies: Buffer[];
   /** Every request, whatever the answer. */
   requests: BackendRequest[];
   /** Answers for the next requests, consumed in order; afterwards every request gets `otherwise`. */
@@ -36,7 +38,7 @@ export interface OtlpBackend {
 }
 
 export async function startOtlpBackend(opts: { port?: number; script?: ScriptedResponse[] } = {}): Promise<OtlpBackend> {
-  const backend: Omit<OtlpBackend, 'url' | 'port' | 'close'> = { spans: [], logs: [], metrics: [], requests: [], script: opts.script ?? [], otherwise: { status: 200 } };
+  const backend: Omit<OtlpBackend, 'url' | 'port' | 'close'> = { spans: [], logs: [], metrics: [], traceBodies: [], requests: [], script: opts.script ?? [], otherwise: { status: 200 } };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -49,7 +51,10 @@ export async function startOtlpBackend(opts: { port?: number; script?: ScriptedR
         try {
           let body = Buffer.concat(chunks);
           if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-          if (path.endsWith('/v1/traces')) backend.spans.push(...decodeTraces(body, format));
+          if (path.endsWith('/v1/traces')) {
+            backend.spans.push(...decodeTraces(body, format));
+            backend.traceBodies.push(body);
+          }
           else if (path.endsWith('/v1/logs')) backend.logs.push(...decodeLogs(body, format));
           else if (path.endsWith('/v1/metrics')) backend.metrics.push(...decodeMetrics(body, format));
         } catch (err) {
