@@ -277,6 +277,8 @@ test('healthz is 200; readyz is 200 when pg and redis are up', async (t) => {
     await pool.end();
     redis.disconnect();
   });
+  // "up" means connected: the check fails fast while ioredis is still connecting, so wait for that first
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   const svc = await startService(new ReadinessChecks({ pg: pgCheck(pool), redis: redisCheck(redis) }));
   t.teardown(svc.close);
   const health = await fetch(`${svc.url}/healthz`);
