@@ -23,8 +23,9 @@ export interface Telemetry {
   /** Tracer named after the service, for manual spans. */
   readonly tracer: Tracer;
   /**
-   * Koa middleware to app.use() first, before the router: SERVER span per request named by route
-   * template (koaTracing), then koaObservability (RED metrics, access log, /healthz /readyz /metrics).
+   * Koa middleware to app.use() first, before the router: koaServer, i.e. a SERVER span per request
+   * named by route template and koaObservability's RED metrics, access log and safe errors in one
+   * middleware; /healthz /readyz /metrics are answered before any span is made.
    */
   koa(): Middleware;
   /** Runs at shutdown after servers are closed, in registration order (drain consumers, close pools). */
