@@ -6,6 +6,26 @@ import type { Redis } from 'ioredis';
  * SCRIPT FLUSH or failover).
  */
 
+/** Refills the bucket in KEYS[1] up to now (server time); needs `capacity` and `rate` in scope. */
+const REFILL_LUA = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1])
+local ts = tonumber(b[2])
+if tokens == nil or ts == nil then
+  tokens = capacity
+  ts = now
+end
+if now > ts then
+  tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000)
+end
+`;
+
+/** Saves the bucket, expiring it once it would be full again; needs `tokens`, `now`, `ts`, `ttl`. */
+const STORE_LUA = `redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', math.max(now, ts)))
+redis.call('PEXPIRE', KEYS[1], ttl)
+`;
+
 /**
  * Token bucket. KEYS[1] = bucket hash {tokens, ts(µs)}; ARGV = capacity, refill/s, cost, ttl ms.
  * Time comes from the server (TIME), so app instances with skewed clocks agree. Returns
@@ -18,19 +38,7 @@ local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1])
-local ts = tonumber(b[2])
-if tokens == nil or ts == nil then
-  tokens = capacity
-  ts = now
-end
-if now > ts then
-  tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000)
-end
-local allowed = 0
+${REFILL_LUA}local allowed = 0
 local retry_after = 0
 if tokens >= cost then
   tokens = tokens - cost
@@ -38,9 +46,7 @@ if tokens >= cost then
 else
   retry_after = math.ceil((cost - tokens) * 1000 / rate)
 end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', math.max(now, ts)))
-redis.call('PEXPIRE', KEYS[1], ttl)
-return {allowed, math.floor(tokens), retry_after}
+${STORE_LUA}return {allowed, math.floor(tokens), retry_after}
 `;
 
 /**
@@ -54,19 +60,7 @@ local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local want = tonumber(ARGV[5])
 local ttl = tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1])
-local ts = tonumber(b[2])
-if tokens == nil or ts == nil then
-  tokens = capacity
-  ts = now
-end
-if now > ts then
-  tokens = math.min(capacity, tokens + (now - ts) * rate / 1000000)
-end
-local granted = 0
+${REFILL_LUA}local granted = 0
 local retry_after = 0
 if tokens >= cost then
   granted = math.max(cost, math.min(want, math.floor(tokens)))
@@ -74,9 +68,7 @@ if tokens >= cost then
 else
   retry_after = math.ceil((cost - tokens) * 1000 / rate)
 end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', math.max(now, ts)))
-redis.call('PEXPIRE', KEYS[1], ttl)
-return {granted, math.floor(tokens), retry_after}
+${STORE_LUA}return {granted, math.floor(tokens), retry_after}
 `;
 
 /**
