@@ -30,6 +30,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const HOT_SET = 100;
 const P99_LIMIT_MS = 100;
 const TARGET_RPS = 10_000;
+/** #11's target: CPU per cached read, summed over every process that serves it (10,000 reads/s on 3 cores). */
+const TARGET_CPU_US_PER_READ = 300;
 const INTERNAL_AUTH_SECRET = 'bench-internal-secret-0123456789abcdefgh';
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdefghijklmn';
 
@@ -320,7 +322,7 @@ const metrics: Metrics = {
   cpu_us_per_read_product: Math.round(perRead(l1, 'product')),
   cpu_us_per_read_redis: Math.round(perRead(l1, 'redis')),
   cpu_us_per_read_postgres: Math.round(perRead(l1, 'postgres')),
-  cpu_us_per_read_target: 300,
+  cpu_us_per_read_target: TARGET_CPU_US_PER_READ,
   cpu_rate_rps: l1?.target ?? 0,
   // the same at the lowest rate tried: fixed per-second work shows here
   cpu_us_per_read_first_step: Math.round(l1First?.cpuUsPerRead ?? 0),
@@ -346,7 +348,9 @@ const metrics: Metrics = {
   floor_bare_proxy_rps: Math.round(floorRps.proxyRps),
   floor_bare_upstream_rps: Math.round(floorRps.upstreamRps),
   target_rps: TARGET_RPS,
-  meets_target: l1 && l1.rps >= TARGET_RPS ? 1 : 0,
+  // the CPU target; 10,000 reads/s on these 2 shared cores, load generator included, is reported apart
+  meets_target: l1 && l1.errors === 0 && l1.cpuUsPerRead <= TARGET_CPU_US_PER_READ ? 1 : 0,
+  meets_rps_on_this_machine: l1 && l1.rps >= TARGET_RPS ? 1 : 0,
 };
 const rows = Object.fromEntries(
   steps.map((s) => [

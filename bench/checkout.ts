@@ -194,6 +194,14 @@ interface Step {
   drainMs: number;
   cpuMsPerOrder: number;
   load1: number;
+  /** Postgres work over the window, from pg_stat_database (the whole database: the bench runs alone). */
+  pg: PgCounters;
+}
+
+interface PgCounters {
+  xacts: number;
+  rowsWritten: number;
+  rowsRead: number;
 }
 
 const sum = (r: Record<string, number>, keys?: readonly string[]) => Object.entries(r).reduce((a, [k, v]) => a + (!keys || keys.includes(k) ? v : 0), 0);
@@ -204,7 +212,8 @@ function describe(s: Step, counted: readonly string[]): string {
   return (
     `${s.label} @${s.rate}/s: ${s.load.paid}/${s.load.scheduled} paid (${s.load.achievedRate.toFixed(0)}/s), p50 ${s.p50.toFixed(0)} ms, p95 ${s.p95.toFixed(0)} ms ` +
     `(create ${s.createP95.toFixed(0)}, pay ${s.payP95.toFixed(0)}), p99 ${s.p99.toFixed(0)} ms, errors ${s.errors}${errs ? ` [${errs}]` : ''}, in flight ≤ ${s.load.maxInFlight}; ` +
-    `${s.cpuMsPerOrder.toFixed(2)} ms CPU/order (${counted.map(per).join(', ')}) over ${(s.windowMs / 1000).toFixed(1)} s (drain ${(s.drainMs / 1000).toFixed(1)} s), load ${s.load1.toFixed(1)} ${s.pass ? 'PASS' : 'FAIL'}`
+    `${s.cpuMsPerOrder.toFixed(2)} ms CPU/order (${counted.map(per).join(', ')}) over ${(s.windowMs / 1000).toFixed(1)} s (drain ${(s.drainMs / 1000).toFixed(1)} s), ` +
+    `Postgres per order: ${(s.pg.xacts / Math.max(1, s.load.paid)).toFixed(1)} transactions, ${(s.pg.rowsWritten / Math.max(1, s.load.paid)).toFixed(1)} rows written; load ${s.load1.toFixed(1)} ${s.pass ? 'PASS' : 'FAIL'}`
   );
 }
 
@@ -372,13 +381,27 @@ try {
   }
 
   measuredFromUs = Number(process.hrtime.bigint() / 1000n);
+  // Transactions and rows per order, a diagnostic beside the CPU: each autocommitted statement is a
+  // transaction of its own. Backends report their counters when idle (within a second), and the drain
+  // wait covers that.
+  const pgCounters = async (): Promise<PgCounters> => {
+    const r = await db.query<{ x: string; w: string; rd: string }>(
+      `SELECT xact_commit + xact_rollback AS x, tup_inserted + tup_updated + tup_deleted AS w, tup_returned + tup_fetched AS rd FROM pg_stat_database WHERE datname = current_database()`,
+    );
+    const row = r.rows[0]!;
+    return { xacts: Number(row.x), rowsWritten: Number(row.w), rowsRead: Number(row.rd) };
+  };
   const measure = async (rate: number): Promise<Step> => {
+    const pgBefore = await pgCounters();
     const before = cpuSnapshot([...sources, ...aux]);
     const tStart = performance.now();
     const load = await run(rate, STEP_S);
     const drainMs = await waitDrained(`step ${rate}/s`);
     const windowMs = performance.now() - tStart;
     const cpu = cpuBetween(before, cpuSnapshot([...sources, ...aux]));
+    await new Promise((r) => setTimeout(r, 1100)); // the backends' counters reach pg_stat_database when idle
+    const pgAfter = await pgCounters();
+    const pgDelta: PgCounters = { xacts: pgAfter.xacts - pgBefore.xacts, rowsWritten: pgAfter.rowsWritten - pgBefore.rowsWritten, rowsRead: pgAfter.rowsRead - pgBefore.rowsRead };
     const errors = Object.values(load.errors).reduce((a, b) => a + b, 0);
     const p95 = percentile(load.orderMs, 95);
     const step: Step = {
@@ -398,6 +421,7 @@ try {
       drainMs,
       cpuMsPerOrder: sum(cpu, counted) / Math.max(1, load.paid),
       load1: loadAverage()[0],
+      pg: pgDelta,
     };
     console.log(describe(step, counted));
     return step;
@@ -510,6 +534,9 @@ const metrics: Metrics = {
   cpu_ms_per_order_marginal: round2(chosen ? (sum(chosen.cpu, ['gateway', 'product', 'inventory', 'order', 'payment', 'notification', 'postgres', 'redis', 'kafka']) - (idleTotal * chosen.windowMs) / 1000) / Math.max(1, chosen.load.paid) : 0),
   ...Object.fromEntries(['gateway', 'product', 'inventory', 'order', 'payment', 'notification', 'postgres', 'redis', 'kafka'].map((k) => [`cpu_ms_per_order_${k}`, round2(perOrder(chosen, k))])),
   cpu_ms_per_order_postgres_aux_not_counted: round2(perOrder(chosen, 'postgres_aux')),
+  // Postgres transactions (an autocommitted statement is one) and rows written per order, same window
+  pg_transactions_per_order: round2(chosen ? chosen.pg.xacts / Math.max(1, chosen.load.paid) : 0),
+  pg_rows_written_per_order: round2(chosen ? chosen.pg.rowsWritten / Math.max(1, chosen.load.paid) : 0),
   idle_cpu_ms_per_s: round2(idleTotal),
   cpu_ms_per_order_target: TARGET_CPU_MS_PER_ORDER,
   // cores the shop's 1,000 orders/s would need at this cost
@@ -543,6 +570,7 @@ const rows = Object.fromEntries(
       cpu_ms_order: round2(st.cpuMsPerOrder),
       ...Object.fromEntries(['gateway', 'product', 'inventory', 'order', 'payment', 'notification', 'postgres', 'redis', 'kafka'].map((k) => [k, round2(perOrder(st, k))])),
       pg_aux: round2(perOrder(st, 'postgres_aux')),
+      pg_xacts: round2(st.pg.xacts / Math.max(1, st.load.paid)),
       load1: round2(st.load1),
     },
   ]),
