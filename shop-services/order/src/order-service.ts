@@ -199,8 +199,7 @@ export class OrderService {
       patch: { expiresAt },
       also: async (trx) => {
         await this.d.steps.set(trx, order.id, 'reserve', 'succeeded');
-        await this.d.scheduler.schedule(trx, { kind: JOB.paymentTimeout, key: order.id, runAt: expiresAt });
-        await this.d.scheduler.cancel(trx, JOB.redrive, order.id);
+        await this.d.scheduler.reschedule(trx, { kind: JOB.paymentTimeout, key: order.id, runAt: expiresAt }, [JOB.redrive]);
       },
     });
     if (r.outcome === 'moved') return r.order;
@@ -231,8 +230,9 @@ export class OrderService {
       return this.paymentOutcome(current ?? order) ?? order;
     }
     await this.d.scheduler.schedule(this.d.knex, { kind: JOB.redrive, key: id, runAt: this.after(this.d.sagaStuckAfterMs) }, 'replace');
-    await this.requestPayment(current, user, actorOf(user), method);
-    const after = (await this.d.repo.findById(id)) ?? current;
+    const { moved } = await this.requestPayment(current, user, actorOf(user), method);
+    // the transition's own result when this call moved the order; otherwise read what happened
+    const after = moved ?? (await this.d.repo.findById(id)) ?? current;
     return this.paymentOutcome(after) ?? after;
   }
 
@@ -266,8 +266,11 @@ export class OrderService {
     }
   }
 
-  /** One payment request and the handling of its answer (also used by the re-drive job). */
-  async requestPayment(order: OrderRecord, user: AuthUser, actor: string, method?: PaymentChannel): Promise<Payment | undefined> {
+  /**
+   * One payment request and the handling of its answer (also used by the re-drive job): the payment
+   * if one came back, and the order if this call moved it (paid or payment_failed).
+   */
+  async requestPayment(order: OrderRecord, user: AuthUser, actor: string, method?: PaymentChannel): Promise<{ payment?: Payment; moved?: OrderRecord }> {
     let payment: Payment;
     try {
       payment = await this.d.upstreams.requestPayment({ orderId: order.id, userId: order.userId, amountCents: order.totalCents, currency: order.currency, ...(method ? { method } : {}) }, user);
@@ -275,26 +278,29 @@ export class OrderService {
       // 409 from payment (e.g. the same key still being processed) is not a verdict on the payment
       if (isDefinitiveRefusal(err) && err.status !== 409) {
         sagaStepsTotal.inc({ step: 'payment', outcome: 'failed' });
-        await this.paymentFailed(order.id, undefined, `payment refused (${err.code})`, actor);
-        return undefined;
+        return this.movedBy(await this.paymentFailed(order.id, undefined, `payment refused (${err.code})`, actor));
       }
       sagaStepsTotal.inc({ step: 'payment', outcome: 'unknown' });
       this.d.logger.warn({ orderId: order.id, err: (err as Error).message }, 'payment outcome unknown; waiting for a payment event or the timeout');
       await this.d.steps.setIf(this.d.knex, order.id, 'payment', ['started'], 'unknown', (err as Error).message);
-      return undefined;
+      return {};
     }
     sagaStepsTotal.inc({ step: 'payment', outcome: payment.status });
-    await this.applyPayment(order.id, { paymentId: payment.id, status: payment.status, ...(payment.failureReason ? { reason: payment.failureReason } : {}) }, actor);
-    return payment;
+    const moved = await this.applyPayment(order.id, { paymentId: payment.id, status: payment.status, ...(payment.failureReason ? { reason: payment.failureReason } : {}) }, actor);
+    return { payment, ...this.movedBy(moved) };
   }
 
-  /** A payment's verdict, from the payment call, a `payment.*` event or the re-drive job. */
+  private movedBy(order: OrderRecord | undefined): { moved?: OrderRecord } {
+    return order ? { moved: order } : {};
+  }
+
+  /** A payment's verdict, from the payment call, a `payment.*` event or the re-drive job; the order if it moved. */
   async applyPayment(
     orderId: string,
     p: { paymentId: string; status: 'succeeded' | 'failed' | 'pending'; reason?: string },
     actor: string,
     claim?: (trx: Knex.Transaction) => Promise<boolean>,
-  ): Promise<void> {
+  ): Promise<OrderRecord | undefined> {
     if (p.status === 'succeeded') return this.paid(orderId, p.paymentId, actor, claim);
     if (p.status === 'failed') return this.paymentFailed(orderId, p.paymentId, p.reason ?? 'payment declined', actor, claim);
     await this.d.knex.transaction(async (trx) => {
@@ -303,9 +309,10 @@ export class OrderService {
       await this.d.steps.set(trx, orderId, 'payment', 'pending', p.paymentId);
       await this.d.repo.patch(orderId, { paymentId: p.paymentId }, trx);
     });
+    return undefined;
   }
 
-  private async paid(orderId: string, paymentId: string, actor: string, claim?: (trx: Knex.Transaction) => Promise<boolean>): Promise<void> {
+  private async paid(orderId: string, paymentId: string, actor: string, claim?: (trx: Knex.Transaction) => Promise<boolean>): Promise<OrderRecord | undefined> {
     const r = await this.move(orderId, 'reserved', 'paid', {
       actor,
       reason: 'payment succeeded',
@@ -313,16 +320,14 @@ export class OrderService {
       ...(claim ? { claim } : {}),
       also: async (trx, order) => {
         await this.d.steps.set(trx, orderId, 'payment', 'succeeded', paymentId);
-        await this.d.scheduler.schedule(trx, { kind: JOB.confirm, key: orderId, runAt: new Date(), payload: { userId: order.userId } });
-        await this.d.scheduler.cancel(trx, JOB.paymentTimeout, orderId);
-        await this.d.scheduler.cancel(trx, JOB.redrive, orderId);
+        await this.d.scheduler.reschedule(trx, { kind: JOB.confirm, key: orderId, runAt: new Date(), payload: { userId: order.userId } }, [JOB.paymentTimeout, JOB.redrive]);
       },
     });
     if (r.outcome === 'moved') {
       await this.kick(JOB.confirm, orderId);
-      return;
+      return r.order;
     }
-    if (r.outcome === 'duplicate') return;
+    if (r.outcome === 'duplicate') return undefined;
     const status = await this.d.repo.statusOf(orderId);
     if (status && status !== 'paid' && status !== 'shipped' && status !== 'completed') {
       // Money taken for an order that gave its stock back: flagged for a refund by hand.
@@ -330,9 +335,10 @@ export class OrderService {
       this.d.logger.error({ orderId, paymentId, status }, 'payment succeeded for an order no longer awaiting payment; refund needed');
       await this.d.steps.set(this.d.knex, orderId, 'payment', 'succeeded', `late payment ${paymentId}: order was ${status}`);
     }
+    return undefined;
   }
 
-  private async paymentFailed(orderId: string, paymentId: string | undefined, reason: string, actor: string, claim?: (trx: Knex.Transaction) => Promise<boolean>): Promise<void> {
+  private async paymentFailed(orderId: string, paymentId: string | undefined, reason: string, actor: string, claim?: (trx: Knex.Transaction) => Promise<boolean>): Promise<OrderRecord | undefined> {
     const r = await this.move(orderId, 'reserved', 'payment_failed', {
       actor,
       reason,
@@ -343,7 +349,9 @@ export class OrderService {
         await this.compensateIn(trx, order);
       },
     });
-    if (r.outcome === 'moved') await this.kick(JOB.release, orderId);
+    if (r.outcome !== 'moved') return undefined;
+    await this.kick(JOB.release, orderId);
+    return r.order;
   }
 
   // ---------------------------------------------------------------- cancel, ship, complete
@@ -429,9 +437,7 @@ export class OrderService {
 
   /** In a transition's transaction: the stock goes back (durable job) and the order's pending jobs end. */
   async compensateIn(trx: Knex.Transaction, order: OrderRecord): Promise<void> {
-    await this.scheduleRelease(trx, order.id, order.userId);
-    await this.d.scheduler.cancel(trx, JOB.paymentTimeout, order.id);
-    await this.d.scheduler.cancel(trx, JOB.redrive, order.id);
+    await this.d.scheduler.reschedule(trx, { kind: JOB.release, key: order.id, runAt: new Date(), payload: { userId: order.userId } }, [JOB.paymentTimeout, JOB.redrive]);
   }
 
   async scheduleRelease(db: Knex | Knex.Transaction, orderId: string, userId: string): Promise<void> {

@@ -96,7 +96,7 @@ async function redrive(d: SagaJobDeps, job: Job): Promise<JobResult> {
   const quietFor = Date.now() - step.updated_at.getTime();
   if (step.status === 'started' && quietFor < d.sagaStuckAfterMs) return later(d.sagaStuckAfterMs - quietFor);
   if (!(await d.steps.reclaim(order.id, 'payment', [step.status]))) return later(d.sagaStuckAfterMs);
-  const payment = await d.service.requestPayment(order, ownerOf(order), REDRIVE_ACTOR);
+  const { payment } = await d.service.requestPayment(order, ownerOf(order), REDRIVE_ACTOR);
   if (!payment) {
     const now = await d.steps.get(order.id, 'payment');
     if (now?.status === 'unknown') return later(d.sagaStuckAfterMs); // still no answer: again later
@@ -127,5 +127,5 @@ async function stockCall(d: SagaJobDeps, job: Job, step: Extract<SagaStep, 'rele
     }
   }
   sagaStepsTotal.inc({ step, outcome });
-  if (await d.repo.statusOf(job.key)) await d.steps.set(d.knex, job.key, step, outcome, detail).catch(() => undefined);
+  await d.steps.setIfOrderExists(d.knex, job.key, step, outcome, detail).catch(() => undefined);
 }

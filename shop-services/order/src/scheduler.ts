@@ -87,6 +87,20 @@ export class Scheduler {
     await db('scheduled_jobs').where({ kind, key }).delete();
   }
 
+  /**
+   * Schedules one job ('keep' on conflict) and cancels others of the same key, in one statement: a
+   * saga transition usually does both (e.g. paid: confirm now, no more payment timeout or re-drive).
+   */
+  async reschedule(db: Runner, job: ScheduleInput, cancelKinds: readonly string[]): Promise<void> {
+    // one statement sees one snapshot: cancelling the kind it inserts would race with itself
+    if (cancelKinds.includes(job.kind)) throw new Error(`reschedule: cannot schedule and cancel ${job.kind} at once`);
+    await db.raw(
+      `WITH gone AS (DELETE FROM scheduled_jobs WHERE key = ? AND kind = ANY(?::text[]))
+       INSERT INTO scheduled_jobs (kind, key, payload, run_at) VALUES (?, ?, ?::jsonb, ?) ON CONFLICT (kind, key) DO NOTHING`,
+      [job.key, [...cancelKinds], job.kind, job.key, JSON.stringify(job.payload ?? {}), job.runAt],
+    );
+  }
+
   async pending(kind?: string): Promise<{ kind: string; key: string; runAt: Date; attempts: number; lastError: string | null }[]> {
     const rows = (await this.opts.knex('scheduled_jobs')
       .modify((q) => {

@@ -75,6 +75,12 @@ export interface HistoryInput {
   actor: string;
 }
 
+/** An order row with its lines as a JSON array (LINES_OF_O), so one statement reads both. */
+type OrderRowWithLines = OrderRow & { lines: LineRow[] };
+
+/** Select-list item: the lines of the order aliased `o`, in line order. */
+const LINES_OF_O = `(SELECT coalesce(json_agg(i ORDER BY i.line_no), '[]'::json) FROM order_items i WHERE i.order_id = o.id) AS lines`;
+
 function toRecord(row: OrderRow, lines: LineRow[]): OrderRecord {
   return {
     id: row.id,
@@ -104,8 +110,8 @@ function toRecord(row: OrderRow, lines: LineRow[]): OrderRecord {
   };
 }
 
-function patchColumns(patch: OrderPatch): Record<string, unknown> {
-  const cols: Record<string, unknown> = {};
+function patchColumns(patch: OrderPatch): Record<string, string | Date | null> {
+  const cols: Record<string, string | Date | null> = {};
   if (patch.statusReason !== undefined) cols.status_reason = patch.statusReason;
   if (patch.paymentId !== undefined) cols.payment_id = patch.paymentId;
   if (patch.expiresAt !== undefined) cols.expires_at = patch.expiresAt;
@@ -122,44 +128,51 @@ export class OrdersRepo {
    * unique index is the idempotency claim: of concurrent identical requests exactly one inserts.
    */
   async insert(trx: Knex.Transaction, order: NewOrder, history: Omit<HistoryInput, 'orderId' | 'to' | 'from'>): Promise<boolean> {
-    const inserted = await trx('orders')
-      .insert({
-        id: order.id,
-        user_id: order.userId,
-        email: order.email ?? null,
-        status: order.status,
-        total_cents: order.totalCents,
-        currency: order.currency,
-        flash_sale_id: order.flashSaleId ?? null,
-        expires_at: order.expiresAt ?? null,
-        idempotency_key: order.idempotencyKey ?? null,
-        request_hash: order.requestHash ?? null,
-      })
-      .onConflict()
-      .ignore()
-      .returning('id');
-    if (inserted.length === 0) return false;
-    await trx('order_items').insert(
-      order.items.map((l, i) => ({
-        order_id: order.id,
-        line_no: i + 1,
-        product_id: l.productId,
-        sku: l.sku,
-        name: l.name,
-        category: l.category ?? null,
-        quantity: l.quantity,
-        unit_price_cents: l.unitPriceCents,
-      })),
-    );
-    await this.addHistory(trx, { orderId: order.id, from: null, to: order.status, reason: history.reason, actor: history.actor });
-    return true;
+    // One statement: the order, its lines and its first history row go in together, or (conflict) none.
+    const lines = order.items.map((l, i) => ({
+      line_no: i + 1,
+      product_id: l.productId,
+      sku: l.sku,
+      name: l.name,
+      category: l.category ?? null,
+      quantity: l.quantity,
+      unit_price_cents: l.unitPriceCents,
+    }));
+    const { rows } = (await trx.raw(
+      `WITH o AS (
+         INSERT INTO orders (id, user_id, email, status, total_cents, currency, flash_sale_id, expires_at, idempotency_key, request_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id
+       ), lines AS (
+         INSERT INTO order_items (order_id, line_no, product_id, sku, name, category, quantity, unit_price_cents)
+         SELECT o.id, l.line_no, l.product_id, l.sku, l.name, l.category, l.quantity, l.unit_price_cents
+           FROM o, jsonb_to_recordset(?::jsonb) AS l(line_no int, product_id text, sku text, name text, category text, quantity int, unit_price_cents bigint)
+       ), h AS (
+         INSERT INTO order_status_history (order_id, from_status, to_status, reason, actor) SELECT o.id, NULL, ?, ?, ? FROM o
+       )
+       SELECT id FROM o`,
+      [
+        order.id,
+        order.userId,
+        order.email ?? null,
+        order.status,
+        order.totalCents,
+        order.currency,
+        order.flashSaleId ?? null,
+        order.expiresAt ?? null,
+        order.idempotencyKey ?? null,
+        order.requestHash ?? null,
+        JSON.stringify(lines),
+        order.status,
+        history.reason?.slice(0, 500) ?? null,
+        history.actor,
+      ],
+    )) as { rows: { id: string }[] };
+    return rows.length > 0;
   }
 
   async findById(id: string, db: Runner = this.knex): Promise<OrderRecord | undefined> {
-    const row = (await db('orders').where({ id }).first()) as OrderRow | undefined;
-    if (!row) return undefined;
-    const lines = (await db('order_items').where({ order_id: id })) as LineRow[];
-    return toRecord(row, lines);
+    const { rows } = (await db.raw(`SELECT o.*, ${LINES_OF_O} FROM orders o WHERE o.id = ?`, [id])) as { rows: OrderRowWithLines[] };
+    return rows[0] ? toRecord(rows[0], rows[0].lines) : undefined;
   }
 
   /** The current status only (cheap; for polling and for explaining a failed conditional update). */
@@ -169,9 +182,8 @@ export class OrdersRepo {
   }
 
   async findByIdempotencyKey(userId: string, key: string, db: Runner = this.knex): Promise<OrderRecord | undefined> {
-    const row = (await db('orders').where({ user_id: userId, idempotency_key: key }).first()) as OrderRow | undefined;
-    if (!row) return undefined;
-    return toRecord(row, (await db('order_items').where({ order_id: row.id })) as LineRow[]);
+    const { rows } = (await db.raw(`SELECT o.*, ${LINES_OF_O} FROM orders o WHERE o.user_id = ? AND o.idempotency_key = ?`, [userId, key])) as { rows: OrderRowWithLines[] };
+    return rows[0] ? toRecord(rows[0], rows[0].lines) : undefined;
   }
 
   async list(filter: { userId?: string; status?: OrderStatus; limit: number; offset: number }): Promise<{ items: OrderRecord[]; total: number }> {
@@ -189,28 +201,30 @@ export class OrdersRepo {
   }
 
   /**
-   * The race-safe transition: `UPDATE … WHERE id = ? AND status = from`. Returns the updated order,
-   * or undefined when the order was not in `from` any more (someone else moved it first).
+   * The race-safe transition: `UPDATE … WHERE id = ? AND status = from`, with its history row and the
+   * order's lines read back, in one statement. Returns the updated order, or undefined when the order
+   * was not in `from` any more (someone else moved it first; then no history row is written either).
    */
   async transition(trx: Knex.Transaction, t: HistoryInput & { from: OrderStatus; patch?: OrderPatch }): Promise<OrderRecord | undefined> {
-    const rows = (await trx('orders')
-      .where({ id: t.orderId, status: t.from })
-      .update({ status: t.to, updated_at: trx.fn.now(), ...patchColumns(t.patch ?? {}) })
-      .returning('*')) as OrderRow[];
-    const row = rows[0];
-    if (!row) return undefined;
-    await this.addHistory(trx, t);
-    return toRecord(row, (await trx('order_items').where({ order_id: t.orderId })) as LineRow[]);
+    const cols = Object.entries(patchColumns(t.patch ?? {}));
+    // column names come from patchColumns' fixed list, and go in as identifiers (??), values as bindings
+    const sets = cols.map(() => ', ?? = ?').join('');
+    const { rows } = (await trx.raw(
+      `WITH o AS (
+         UPDATE orders SET status = ?, updated_at = now()${sets} WHERE id = ? AND status = ? RETURNING *
+       ), h AS (
+         INSERT INTO order_status_history (order_id, from_status, to_status, reason, actor) SELECT o.id, ?, ?, ?, ? FROM o
+       )
+       SELECT o.*, ${LINES_OF_O} FROM o`,
+      [t.to, ...cols.flat(), t.orderId, t.from, t.from, t.to, t.reason?.slice(0, 500) ?? null, t.actor],
+    )) as { rows: OrderRowWithLines[] };
+    return rows[0] ? toRecord(rows[0], rows[0].lines) : undefined;
   }
 
   /** Column updates that are not a status change (e.g. the payment id of a pending payment). */
   async patch(id: string, patch: OrderPatch, db: Runner = this.knex): Promise<void> {
     const cols = patchColumns(patch);
     if (Object.keys(cols).length) await db('orders').where({ id }).update({ ...cols, updated_at: db.fn.now() });
-  }
-
-  async addHistory(trx: Knex.Transaction, h: HistoryInput): Promise<void> {
-    await trx('order_status_history').insert({ order_id: h.orderId, from_status: h.from, to_status: h.to, reason: h.reason?.slice(0, 500) ?? null, actor: h.actor });
   }
 
   async history(orderId: string): Promise<HistoryEntry[]> {

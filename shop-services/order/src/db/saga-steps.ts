@@ -47,6 +47,19 @@ export class SagaSteps {
       .merge({ status, detail: detail?.slice(0, 500) ?? null, updated_at: db.fn.now() });
   }
 
+  /**
+   * Sets a step's outcome if the order still exists (a job may outlive a deleted order), in one
+   * statement: the foreign key would refuse the row otherwise.
+   */
+  async setIfOrderExists(db: Runner, orderId: string, step: SagaStep, status: StepStatus, detail?: string): Promise<void> {
+    const text = detail?.slice(0, 500) ?? null;
+    await db.raw(
+      `INSERT INTO saga_steps (order_id, step, status, detail) SELECT id, ?, ?, ? FROM orders WHERE id = ?
+       ON CONFLICT (order_id, step) DO UPDATE SET status = EXCLUDED.status, detail = EXCLUDED.detail, updated_at = now()`,
+      [step, status, text, orderId],
+    );
+  }
+
   /** Sets a step's outcome only while it is in one of `from` (a late "no answer" must not overwrite an answer). */
   async setIf(db: Runner, orderId: string, step: SagaStep, from: StepStatus[], status: StepStatus, detail?: string): Promise<boolean> {
     const n = await db('saga_steps')
