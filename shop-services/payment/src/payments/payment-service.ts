@@ -4,8 +4,10 @@ import type { Knex } from 'knex';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type AuthUser, type Logger, type PaymentChannel } from '@lantern/shop-common';
 import type { PaymentEventSink } from '../events.js';
 import { paymentsTotal } from '../metrics.js';
-import type { AttemptHooks, ChannelRouter, RoutedCharge } from '../routing/channel-router.js';
-import { toPayment, type AttemptRow, type Payment, type PaymentRow } from './types.js';
+import { chargeLedger, type AttemptFinish, type PaymentSettlement } from '../db/charge-ledger.js';
+import type { ChannelRouter, RoutedCharge } from '../routing/channel-router.js';
+import { AttemptLog } from './attempt-log.js';
+import { toPayment, type Payment, type PaymentRow } from './types.js';
 
 export interface CreatePaymentInput {
   orderId: string;
@@ -54,25 +56,26 @@ export class PaymentService {
       const message = `channel ${input.method} is not enabled; enabled: ${this.opts.router.order.join(', ')}`;
       throw new ValidationError(`invalid body: body.method: ${message}`, [{ path: 'body.method', message }]);
     }
-    const id = randomUUID();
-    const [claimed] = await this.knex<PaymentRow>('payments')
-      .insert({
-        id,
-        order_id: input.orderId,
-        idempotency_key: input.idempotencyKey ?? null,
-        user_id: input.userId,
+    // the first attempt goes in with the claim, for the channel the router will call first
+    const plan = this.opts.router.plan(input.method ? [input.method] : undefined);
+    const first = plan.first ? { id: randomUUID(), channel: plan.first } : undefined;
+    // any unique constraint (order id or key): someone else owns this payment, and nothing is written
+    const claimed = await chargeLedger.claim(
+      this.knex,
+      {
+        id: randomUUID(),
+        orderId: input.orderId,
+        idempotencyKey: input.idempotencyKey ?? null,
+        userId: input.userId,
         email: input.email ?? null,
-        amount_cents: input.amountCents,
+        amountCents: input.amountCents,
         currency: input.currency,
         method: input.method ?? null,
-        status: 'processing',
-      })
-      // any unique constraint (order id or key): someone else owns this payment
-      .onConflict()
-      .ignore()
-      .returning('*');
+      },
+      first,
+    );
     if (claimed) {
-      const row = await this.charge(claimed);
+      const row = await this.charge(claimed, new AttemptLog(this.knex, claimed, first), plan.order);
       return { payment: toPayment(row), replayed: false };
     }
     const existing = await this.findExisting(input);
@@ -136,61 +139,52 @@ export class PaymentService {
     return (await this.knex<PaymentRow>('payments').where({ id }).first())!;
   }
 
-  private charge(row: PaymentRow): Promise<PaymentRow> {
-    const p = this.runCharge(row).finally(() => this.inflight.delete(row.id));
+  private charge(row: PaymentRow, attempts: AttemptLog, order: readonly PaymentChannel[]): Promise<PaymentRow> {
+    const p = this.runCharge(row, attempts, order).finally(() => this.inflight.delete(row.id));
     this.inflight.set(row.id, p);
     return p;
   }
 
-  private async runCharge(row: PaymentRow): Promise<PaymentRow> {
-    const hooks: AttemptHooks = {
-      start: async (channel, seq) => {
-        const attemptId = randomUUID();
-        await this.knex<AttemptRow>('payment_attempts').insert({ id: attemptId, payment_id: row.id, seq, channel, amount_cents: row.amount_cents, currency: row.currency });
-        return attemptId;
-      },
-      finish: async (reference, r) => {
-        // only an attempt still in flight: a callback may already have settled it
-        await this.knex<AttemptRow>('payment_attempts')
-          .where({ id: reference, outcome: 'in_flight' })
-          .update({ outcome: r.outcome, channel_ref: r.channelRef ?? null, error: r.error ?? null, latency_ms: r.latencyMs, finished_at: this.knex.fn.now() as unknown as Date });
-      },
-    };
+  private async runCharge(row: PaymentRow, attempts: AttemptLog, order: readonly PaymentChannel[]): Promise<PaymentRow> {
     const routed = await this.opts.router.charge(
-      { paymentId: row.id, amountCents: row.amount_cents, currency: row.currency, ...(row.method ? { allowed: [row.method] } : {}), deadlineAt: Date.now() + this.opts.deadlineMs },
-      hooks,
+      { paymentId: row.id, amountCents: row.amount_cents, currency: row.currency, ...(row.method ? { allowed: [row.method] } : {}), order, deadlineAt: Date.now() + this.opts.deadlineMs },
+      attempts,
     );
-    const settled = await this.settle(row, routed);
+    await attempts.dropUnused();
+    const settled = await this.settle(row, routed, attempts.takeLast());
     paymentsTotal.inc({ channel: settled.channel ?? 'none', status: settled.status === 'processing' ? 'pending' : settled.status });
     return settled;
   }
 
-  /** Records the router's answer and, for a final one, its event, in one transaction. */
-  private async settle(row: PaymentRow, routed: RoutedCharge): Promise<PaymentRow> {
-    return this.knex.transaction(async (trx) => {
-      const update = paymentUpdate(routed);
-      const [updated] = await trx<PaymentRow>('payments')
-        .where({ id: row.id, status: 'processing' })
-        .update({ ...update, updated_at: trx.fn.now() as unknown as Date })
-        .returning('*');
+  /**
+   * Records the router's answer (the last attempt's outcome with the payment's state, one statement)
+   * and, for a final answer, its event in the same transaction. `pending` has no event: no transaction.
+   */
+  private async settle(row: PaymentRow, routed: RoutedCharge, last: AttemptFinish | undefined): Promise<PaymentRow> {
+    const update = paymentUpdate(routed);
+    if (update.status === 'pending') {
       // a provider callback settled it first (async channels): its state stands
+      return (await chargeLedger.settle(this.knex, row.id, update, last)) ?? this.reload(row.id);
+    }
+    return this.knex.transaction(async (trx) => {
+      const updated = await chargeLedger.settle(trx, row.id, update, last);
       if (!updated) return (await trx<PaymentRow>('payments').where({ id: row.id }).first())!;
-      if (updated.status === 'succeeded' || updated.status === 'failed') await publishResult(this.opts.events, trx, updated);
+      await publishResult(this.opts.events, trx, updated);
       return updated;
     });
   }
 }
 
 /** The payment's new state for the router's answer. */
-function paymentUpdate(routed: RoutedCharge): Partial<PaymentRow> {
+function paymentUpdate(routed: RoutedCharge): PaymentSettlement {
   switch (routed.status) {
     case 'succeeded':
     case 'pending':
-      return { status: routed.status, channel: routed.channel, channel_ref: routed.channelRef };
+      return { status: routed.status, channel: routed.channel, channelRef: routed.channelRef, failureReason: null };
     case 'declined':
-      return { status: 'failed', channel: routed.channel, channel_ref: routed.channelRef, failure_reason: `${routed.channel}: ${routed.reason}`.slice(0, 500) };
+      return { status: 'failed', channel: routed.channel, channelRef: routed.channelRef, failureReason: `${routed.channel}: ${routed.reason}`.slice(0, 500) };
     case 'unavailable':
-      return { status: 'failed', failure_reason: `no payment channel answered (${routed.reason})`.slice(0, 500) };
+      return { status: 'failed', channel: null, channelRef: null, failureReason: `no payment channel answered (${routed.reason})`.slice(0, 500) };
   }
 }
 

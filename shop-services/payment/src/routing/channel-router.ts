@@ -29,6 +29,10 @@ export interface ChannelStatus {
 export interface AttemptHooks {
   /** Records the attempt and returns its id: the reference the channel records. */
   start(channel: PaymentChannel, seq: number): Promise<string>;
+  /**
+   * The channel's answer to an attempt. The router does no I/O between it and the next start() or
+   * its own return, so the hooks may write it together with the next attempt or the settlement.
+   */
   finish(reference: string, result: { outcome: 'success' | 'pending' | 'declined' | 'error'; channelRef?: string; error?: string; latencyMs: number }): Promise<void>;
 }
 
@@ -107,12 +111,24 @@ export class ChannelRouter {
     return scored.map((s) => s.channel);
   }
 
-  /** Charges through the best channel, failing over on errors until one answers or `deadlineAt` passes. */
-  async charge(req: { paymentId: string; amountCents: number; currency: string; allowed?: readonly PaymentChannel[]; deadlineAt: number }, hooks: AttemptHooks): Promise<RoutedCharge> {
+  /**
+   * The order a charge would try channels in now (rank()) and the one it would call first (undefined:
+   * every allowed breaker is open), so the caller can write that first attempt with its own insert.
+   */
+  plan(allowed?: readonly PaymentChannel[]): { order: PaymentChannel[]; first: PaymentChannel | undefined } {
+    const order = this.rank(allowed);
+    return { order, first: order.find((c) => this.admits(c)) };
+  }
+
+  /**
+   * Charges through the best channel, failing over on errors until one answers or `deadlineAt` passes.
+   * `order` is a plan() made just before (default: rank `allowed` now).
+   */
+  async charge(req: { paymentId: string; amountCents: number; currency: string; allowed?: readonly PaymentChannel[]; order?: readonly PaymentChannel[]; deadlineAt: number }, hooks: AttemptHooks): Promise<RoutedCharge> {
     const tried: PaymentChannel[] = [];
     const reasons: string[] = [];
     let seq = 0;
-    for (const channel of this.rank(req.allowed)) {
+    for (const channel of req.order ?? this.rank(req.allowed)) {
       const remaining = req.deadlineAt - Date.now();
       if (remaining <= 0) {
         reasons.push('deadline reached');
