@@ -7,3 +7,4 @@ export { freshSchema, type FreshSchema } from './postgres.js';
 export { startOtlpReceiver, type OtlpReceiver } from './otlp.js';
 export { fetchJson, type JsonRequest, type JsonResponse } from './http.js';
 export { startPrivateKafka, type PrivateKafka, type PrivateKafkaOptions } from './kafka-private.js';
+export { countStatements, type QueryEmitter } from './statements.js';

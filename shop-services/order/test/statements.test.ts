@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Knex } from 'knex';
+import { countStatements as counted } from '@lantern/testkit';
 import { startInventory, startOrders as start, startPayment, startProducts, type InventoryFixture, type PaymentFixture, type ProductFixture, type Teardown } from './support/harness.js';
 
 // The SQL round trips of one checkout, counted at the order service's knex (BEGIN and COMMIT count):
@@ -14,17 +14,6 @@ test.before(async () => {
 test.after.always(async () => {
   await Promise.all([products?.close(), inventory?.close(), payment?.close()]);
 });
-
-async function counted<T>(knex: Knex, fn: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
-  const statements: string[] = [];
-  const onQuery = (q: { sql: string }) => statements.push(q.sql);
-  knex.on('query', onQuery);
-  try {
-    return { result: await fn(), statements };
-  } finally {
-    knex.removeListener('query', onQuery);
-  }
-}
 
 test('one order placed and paid by card: the order service issues at most 12 + 13 statements (were 17 + 22)', async (t) => {
   // no scheduler poll during the count (the kicks run the saga's jobs directly)
