@@ -112,12 +112,15 @@ export class Inventory {
         outcome = 'reserved';
         return tx.reservation;
       }
-      if (tx.kind === 'short') {
+      // 'exists': a concurrent request with the same order id won the insert. 'short': the statement
+      // decides before it inserts, so a concurrent copy of this request that committed meanwhile (it
+      // held the stock lock the statement waited for) is found only here: answer as its retry.
+      const winner = await this.store.getReservation(req.orderId);
+      if (!winner && tx.kind === 'short') {
         outcome = 'insufficient';
         throw insufficientStock(tx.shortages, itemPath);
       }
-      // a concurrent request with the same order id won the insert: answer as its retry would be
-      const winner = await this.reservation(req.orderId);
+      if (!winner) throw reservationNotFound(req.orderId);
       outcome = winner.requestHash === hash ? 'replayed' : 'conflict';
       return this.replay(winner, hash);
     } finally {
@@ -145,7 +148,7 @@ export class Inventory {
         throw reservationState(orderId, tx.reservation.status, 'confirm');
       case 'due':
         // its deadline passed before the sweeper got to it: expire it now, then refuse
-        await this.releaseHeld([orderId], 'expired');
+        await this.releaseHeld([tx.reservation], 'expired');
         throw reservationState(orderId, 'expired', 'confirm');
     }
   }
@@ -155,7 +158,7 @@ export class Inventory {
     const existing = await this.reservation(orderId);
     if (existing.status === 'confirmed') throw reservationState(orderId, 'confirmed', 'release');
     if (existing.status !== 'reserved') return existing;
-    const [released] = await this.releaseHeld([orderId], 'released');
+    const [released] = await this.releaseHeld([existing], 'released');
     if (released) return released;
     // changed under us (confirmed or released by another request): answer from what it is now
     const now = await this.reservation(orderId);
@@ -167,20 +170,20 @@ export class Inventory {
   async expireDue(limit: number): Promise<number> {
     const due = await this.store.dueReservations(limit);
     if (due.length === 0) return 0;
-    const released = await this.releaseHeld(
-      due.map((r) => r.orderId),
-      'expired',
-      due.flatMap((r) => r.items.map((l) => l.productId)),
-    );
+    const released = await this.releaseHeld(due, 'expired');
     expiredSweptTotal.inc(released.length);
     if (released.length) this.logger.info({ count: released.length }, 'expired reservations released');
     return released.length;
   }
 
-  /** Postgres first, then Redis (units come back): markers before, deltas after (README). */
-  private async releaseHeld(orderIds: string[], status: 'released' | 'expired', knownProducts?: string[]): Promise<Reservation[]> {
-    const productIds = knownProducts ?? (await Promise.all(orderIds.map((id) => this.store.getReservation(id)))).flatMap((r) => r?.items.map((l) => l.productId) ?? []);
-    const products = [...new Set(productIds)];
+  /**
+   * Postgres first, then Redis (units come back): markers before, deltas after (README). `held`:
+   * the reservations as read just before (their items name the products to mark; items never
+   * change). Postgres releases only those still held when it locks them.
+   */
+  private async releaseHeld(held: readonly Reservation[], status: 'released' | 'expired'): Promise<Reservation[]> {
+    const orderIds = held.map((r) => r.orderId);
+    const products = [...new Set(held.flatMap((r) => r.items.map((l) => l.productId)))];
     const opId = randomUUID();
     const marked = await this.beginMarkers(opId, products);
     let tx;

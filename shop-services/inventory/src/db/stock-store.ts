@@ -127,6 +127,11 @@ function toStock(r: StockDbRow): StockRow {
   return { productId: r.product_id, sku: r.sku, onHand: r.on_hand, reserved: r.reserved, allocated: r.allocated, available: r.on_hand - r.reserved - r.allocated };
 }
 
+/** Rows whose available fell to the threshold with this change: each owes one `inventory.low_stock` event. */
+function crossings(changed: readonly ChangedStockRow[]): StockDbRow[] {
+  return changed.filter((r) => r.low_stock && !r.was_low);
+}
+
 function toAllocation(r: AllocationDbRow): Allocation {
   return {
     allocationId: r.allocation_id,
@@ -139,6 +144,53 @@ function toAllocation(r: AllocationDbRow): Allocation {
     status: r.status,
     requestHash: r.request_hash,
   };
+}
+
+/** The pool or an open transaction. */
+type Runner = Knex | Knex.Transaction;
+
+/** A reservation row with its lines as a JSON array (ITEMS_OF_R), so one statement reads both. */
+type ReservationWithItems = ReservationDbRow & { items: Line[] | null };
+
+/** A stock row a statement changed, with its low-stock flag from before the change (read under the row lock). */
+type ChangedStockRow = StockDbRow & { was_low: boolean };
+
+/**
+ * CTE body `k` of the one-statement changes: the stock rows of the products in CTE `d`, locked in
+ * product order (so no two statements deadlock) and read as committed now (a row lock waits for a
+ * concurrent change, then returns its result). Their UPDATE writes every counter from `k` (on_hand,
+ * reserved, allocated), not from stock's own columns: those come from the statement's snapshot,
+ * which may predate the locked version, and Postgres checks the CHECK constraints on that tuple
+ * before it moves to the newer one (a stale tuple would fail, or a stale filter skip the row).
+ */
+const LOCKED_STOCK = `SELECT product_id, on_hand, reserved, allocated, low_stock, on_hand - reserved - allocated AS available
+           FROM stock WHERE product_id IN (SELECT product_id FROM d) ORDER BY product_id FOR UPDATE`;
+
+/** Select-list item: the lines of the reservation aliased `r`, in request order. */
+const ITEMS_OF_R = `(SELECT json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.position)
+   FROM reservation_items i WHERE i.order_id = r.order_id) AS items`;
+
+function toReservation(row: ReservationWithItems): Reservation {
+  return {
+    orderId: row.order_id,
+    status: row.status,
+    items: row.items ?? [],
+    expiresAt: row.expires_at,
+    allocationId: row.allocation_id,
+    releasedBy: row.released_by,
+    requestHash: row.request_hash,
+  };
+}
+
+/**
+ * A stock change made by one statement, which needs a transaction only to write low-stock events.
+ * `needsEvents`: run alone, the statement found it would make a product cross the threshold and
+ * wrote nothing; `crossed`: the rows that did cross (events to write in the same transaction).
+ */
+interface OneStatement<T> {
+  result: T;
+  needsEvents: boolean;
+  crossed: StockDbRow[];
 }
 
 /** An allocation with its product's SKU; `lock` takes the allocation row FOR UPDATE (not the stock row). */
@@ -202,27 +254,15 @@ export class StockStore {
     return rows.map(toStock);
   }
 
-  async getReservation(orderId: string, trx: Knex | Knex.Transaction = this.knex): Promise<Reservation | undefined> {
-    const row = await trx<ReservationDbRow>('reservations').where({ order_id: orderId }).first();
-    return row ? this.withItems(trx, row) : undefined;
+  /** The reservation with its lines, in one statement. */
+  async getReservation(orderId: string, trx: Runner = this.knex): Promise<Reservation | undefined> {
+    const { rows } = (await trx.raw(`SELECT r.*, ${ITEMS_OF_R} FROM reservations r WHERE r.order_id = ?`, [orderId])) as { rows: ReservationWithItems[] };
+    return rows[0] ? toReservation(rows[0]) : undefined;
   }
 
   async getAllocation(allocationId: string): Promise<Allocation | undefined> {
     const row = await readAllocation(this.knex, allocationId);
     return row ? toAllocation(row) : undefined;
-  }
-
-  private async withItems(trx: Knex | Knex.Transaction, row: ReservationDbRow): Promise<Reservation> {
-    const items = await trx('reservation_items').select('product_id', 'quantity').where({ order_id: row.order_id }).orderBy('position');
-    return {
-      orderId: row.order_id,
-      status: row.status,
-      items: items.map((i: { product_id: string; quantity: number }) => ({ productId: i.product_id, quantity: i.quantity })),
-      expiresAt: row.expires_at,
-      allocationId: row.allocation_id,
-      releasedBy: row.released_by,
-      requestHash: row.request_hash,
-    };
   }
 
   /** Lines that cannot be served from what Postgres shows now (a plain read, no locks). */
@@ -237,10 +277,13 @@ export class StockStore {
     return { shortages, available };
   }
 
-  /** Reservations still held past their deadline, oldest first. */
+  /** Reservations still held past their deadline, oldest first, with their lines (one statement). */
   async dueReservations(limit: number): Promise<Reservation[]> {
-    const rows = await this.knex<ReservationDbRow>('reservations').where('status', 'reserved').andWhere('expires_at', '<=', this.knex.fn.now()).orderBy('expires_at').limit(limit);
-    return Promise.all(rows.map((r) => this.withItems(this.knex, r)));
+    const { rows } = (await this.knex.raw(
+      `SELECT r.*, ${ITEMS_OF_R} FROM reservations r WHERE r.status = 'reserved' AND r.expires_at <= now() ORDER BY r.expires_at LIMIT ?`,
+      [limit],
+    )) as { rows: ReservationWithItems[] };
+    return rows.map(toReservation);
   }
 
   /** Product ids after `after` (keyset pagination over the whole table). */
@@ -284,26 +327,98 @@ export class StockStore {
   }
 
   /**
-   * The reservation, all or nothing: one conditional UPDATE per product (in product order), the
-   * reservation row and its items, and the operation id, in one transaction.
+   * The reservation, all or nothing, in one statement (a single statement is atomic): the stock
+   * rows are locked in product order (no deadlocks) and read as they are now; only if every line
+   * has its units does it insert the reservation (ON CONFLICT DO NOTHING: a concurrent copy of the
+   * request waits, then finds it), take the units, and write the items and the operation id.
+   * A refused request writes nothing. A low-stock crossing runs it in a transaction (oneStatement).
    */
   async reserve(input: { opId: string; orderId: string; requestHash: string; ttlSeconds: number; lines: readonly Line[] }): Promise<ReserveTx> {
-    return rollbackable<ReserveTx>(this.knex, async (trx) => {
-      await trx('stock_ops').insert({ op_id: input.opId });
-      const inserted = await trx('reservations')
-        .insert({ order_id: input.orderId, status: 'reserved', request_hash: input.requestHash, expires_at: trx.raw('now() + make_interval(secs => ?)', [input.ttlSeconds]) })
-        .onConflict('order_id')
-        .ignore()
-        .returning('order_id');
-      if (inserted.length === 0) throw new Rollback<ReserveTx>({ kind: 'exists' });
-      const rows = await this.takeUnits(trx, input.lines, 'reserved');
-      if (!rows) throw new Rollback<ReserveTx>({ kind: 'short', shortages: (await this.shortages(input.lines, trx)).shortages });
-      await trx('reservation_items').insert(input.lines.map((l, position) => ({ order_id: input.orderId, position, product_id: l.productId, quantity: l.quantity })));
-      const after = await this.afterChange(trx, rows);
-      const reservation = await this.getReservation(input.orderId, trx);
-      if (!reservation) throw new Error('reservation vanished inside its own transaction');
-      return { kind: 'reserved', reservation, rows: after };
+    return this.oneStatement((db, allowEvents) => this.reserveStatement(db, input, allowEvents));
+  }
+
+  private async reserveStatement(
+    db: Runner,
+    input: { opId: string; orderId: string; requestHash: string; ttlSeconds: number; lines: readonly Line[] },
+    allowEvents: boolean,
+  ): Promise<OneStatement<ReserveTx>> {
+    const threshold = this.opts.lowStockThreshold;
+    const lines = input.lines.map((l, position) => ({ position, product_id: l.productId, quantity: l.quantity }));
+    // `k` (LOCKED_STOCK) locks the rows and reads them as committed now: the verdict and every
+    // number written come from it. `lacking` are the lines it cannot serve (or has no row for);
+    // `crossing`: the change would bring a product to the low-stock threshold (see oneStatement).
+    const { rows } = (await db.raw(
+      `WITH l AS (
+         SELECT * FROM jsonb_to_recordset(?::jsonb) AS l(position int, product_id uuid, quantity int)
+       ), d AS (
+         SELECT product_id, sum(quantity)::int AS quantity FROM l GROUP BY product_id
+       ), k AS (
+         ${LOCKED_STOCK}
+       ), lacking AS (
+         SELECT l.position, l.product_id, l.quantity, k.available
+           FROM l JOIN d USING (product_id) LEFT JOIN k USING (product_id)
+          WHERE k.available IS NULL OR k.available < d.quantity
+       ), verdict AS (
+         SELECT NOT EXISTS (SELECT 1 FROM lacking) AS enough,
+                EXISTS (SELECT 1 FROM d JOIN k USING (product_id) WHERE NOT k.low_stock AND k.available - d.quantity <= ?) AS crossing
+       ), r AS (
+         INSERT INTO reservations (order_id, status, request_hash, expires_at)
+         SELECT ?, 'reserved', ?, now() + make_interval(secs => ?) FROM verdict WHERE verdict.enough AND (? OR NOT verdict.crossing)
+         ON CONFLICT (order_id) DO NOTHING
+         RETURNING order_id, status, request_hash, allocation_id, expires_at, released_by
+       ), s AS (
+         UPDATE stock
+            SET on_hand = k.on_hand, reserved = k.reserved + d.quantity, allocated = k.allocated,
+                low_stock = k.available - d.quantity <= ?, updated_at = now()
+           FROM d JOIN k USING (product_id)
+          WHERE stock.product_id = d.product_id AND k.available >= d.quantity AND EXISTS (SELECT 1 FROM r)
+         RETURNING stock.product_id, stock.sku, stock.on_hand, stock.reserved, stock.allocated, stock.low_stock, k.low_stock AS was_low
+       ), i AS (
+         INSERT INTO reservation_items (order_id, position, product_id, quantity) SELECT r.order_id, l.position, l.product_id, l.quantity FROM r, l
+       ), o AS (
+         INSERT INTO stock_ops (op_id) SELECT ? FROM r
+       )
+       SELECT verdict.crossing,
+              (SELECT json_agg(lacking ORDER BY lacking.position) FROM lacking) AS lacking,
+              (SELECT json_agg(s ORDER BY s.product_id) FROM s) AS changed,
+              r.*
+         FROM verdict LEFT JOIN r ON true`,
+      [JSON.stringify(lines), threshold, input.orderId, input.requestHash, input.ttlSeconds, allowEvents, threshold, input.opId],
+    )) as { rows: (Partial<ReservationDbRow> & { crossing: boolean; lacking: (typeof lines[number] & { available: number | null })[] | null; changed: ChangedStockRow[] | null })[] };
+    const row = rows[0];
+    if (!row) throw new Error('the reservation statement returned no row');
+    if (row.order_id) {
+      const changed = row.changed ?? [];
+      const reservation = toReservation({ ...(row as ReservationDbRow), items: input.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })) });
+      return { result: { kind: 'reserved', reservation, rows: changed.map(toStock) }, needsEvents: false, crossed: crossings(changed) };
+    }
+    if (row.lacking) {
+      const shortages = row.lacking.map((x) => ({ index: x.position, productId: x.product_id, requested: x.quantity, available: x.available ?? undefined }));
+      return { result: { kind: 'short', shortages }, needsEvents: false, crossed: [] };
+    }
+    return { result: { kind: 'exists' }, needsEvents: row.crossing && !allowEvents, crossed: [] };
+  }
+
+  /**
+   * Runs a stock change that is one statement. It needs a transaction only when it makes a product's
+   * available fall to the low-stock threshold: the event goes to the outbox in the same transaction.
+   * Run alone, the statement refuses that change (it writes nothing and says `needsEvents`); it then
+   * runs again inside a transaction, followed by the events. Crossings are rare (once per product
+   * until it is restocked), so most changes cost one round trip instead of a transaction.
+   */
+  private async oneStatement<T>(run: (db: Runner, allowEvents: boolean) => Promise<OneStatement<T>>): Promise<T> {
+    const alone = await run(this.knex, false);
+    if (!alone.needsEvents) return alone.result;
+    return this.knex.transaction(async (trx) => {
+      const { result, crossed } = await run(trx, true);
+      for (const r of crossed) await this.lowStockEvent(trx, r);
+      return result;
     });
+  }
+
+  private async lowStockEvent(trx: Knex.Transaction, r: StockDbRow): Promise<void> {
+    const available = r.on_hand - r.reserved - r.allocated;
+    await this.opts.events.lowStock(trx, { productId: r.product_id, sku: r.sku, available, threshold: this.opts.lowStockThreshold, at: new Date().toISOString() });
   }
 
   /**
@@ -347,60 +462,97 @@ export class StockStore {
 
   /**
    * Confirms a live reservation: its units leave the shelf (on hand and reserved both drop;
-   * available does not change, so Redis has nothing to learn). A reservation past its deadline is
-   * not confirmed ('due'): the caller expires it.
+   * available does not change, so Redis has nothing to learn, and low stock cannot change). A
+   * reservation past its deadline is not confirmed ('due'): the caller expires it. One statement:
+   * the reservation is locked and read as it is now; only a live one moves its units (stock rows
+   * locked in product order, numbers from the locked rows: see reserve) and changes status.
    */
   async confirm(orderId: string): Promise<ConfirmTx> {
-    return rollbackable<ConfirmTx>(this.knex, async (trx) => {
-      const row = (await trx('reservations')
-        .select('*', trx.raw('expires_at <= now() AS due'))
-        .where({ order_id: orderId })
-        .forUpdate()
-        .first()) as ReservationDbRow | undefined;
-      if (!row) return { kind: 'not_found' };
-      const reservation = await this.withItems(trx, row);
-      if (row.status !== 'reserved') return { kind: 'unchanged', reservation };
-      if (row.due) throw new Rollback<ConfirmTx>({ kind: 'due', reservation });
-      for (const l of byProduct(reservation.items)) {
-        await trx('stock')
-          .update({ on_hand: trx.raw('on_hand - ?', [l.quantity]), reserved: trx.raw('reserved - ?', [l.quantity]), updated_at: trx.fn.now() })
-          .where('product_id', l.productId);
-      }
-      await trx('reservations').update({ status: 'confirmed', updated_at: trx.fn.now() }).where({ order_id: orderId });
-      return { kind: 'confirmed', reservation: { ...reservation, status: 'confirmed' } };
-    });
+    const { rows } = (await this.knex.raw(
+      `WITH held AS (
+         SELECT r.*, r.expires_at <= now() AS due FROM reservations r WHERE r.order_id = ? FOR UPDATE
+       ), go AS (
+         SELECT order_id FROM held WHERE status = 'reserved' AND NOT due
+       ), d AS (
+         SELECT product_id, sum(quantity)::int AS quantity FROM reservation_items WHERE order_id IN (SELECT order_id FROM go) GROUP BY product_id
+       ), k AS (
+         ${LOCKED_STOCK}
+       ), s AS (
+         UPDATE stock SET on_hand = k.on_hand - d.quantity, reserved = k.reserved - d.quantity, allocated = k.allocated, updated_at = now()
+           FROM d JOIN k USING (product_id) WHERE stock.product_id = d.product_id
+       ), c AS (
+         UPDATE reservations SET status = 'confirmed', updated_at = now() WHERE order_id = ? AND EXISTS (SELECT 1 FROM go) RETURNING order_id
+       )
+       SELECT r.*, ${ITEMS_OF_R}, EXISTS (SELECT 1 FROM c) AS confirmed FROM held r`,
+      [orderId, orderId],
+    )) as { rows: (ReservationWithItems & { confirmed: boolean })[] };
+    const row = rows[0];
+    if (!row) return { kind: 'not_found' };
+    const reservation = toReservation(row);
+    if (row.confirmed) return { kind: 'confirmed', reservation: { ...reservation, status: 'confirmed' } };
+    if (row.status !== 'reserved') return { kind: 'unchanged', reservation };
+    if (row.due) return { kind: 'due', reservation };
+    throw new Error(`reservation ${orderId} is live but was not confirmed`);
   }
 
   /**
    * Releases the given reservations that are still held (and, for expiry, past their deadline):
    * their units go back to available. `skipLocked`: the sweeper leaves rows another transaction holds.
+   * One statement (see reserve): reservations locked in id order, then their stock rows in product
+   * order; status, units, low-stock flags and the operation id change together.
    */
   async release(input: { opId: string; orderIds: readonly string[]; status: 'released' | 'expired'; onlyDue: boolean; skipLocked: boolean }): Promise<ReleaseTx> {
-    return this.knex.transaction(async (trx) => {
-      const q = trx<ReservationDbRow>('reservations').whereIn('order_id', [...input.orderIds]).andWhere('status', 'reserved').forUpdate();
-      if (input.onlyDue) q.andWhere('expires_at', '<=', trx.fn.now());
-      if (input.skipLocked) q.skipLocked();
-      const locked = await q;
-      if (locked.length === 0) return { released: [], deltas: new Map(), rows: [] };
-      const released = await Promise.all(locked.map((r) => this.withItems(trx, r)));
-      const deltas = new Map<string, number>();
-      for (const r of released) for (const l of r.items) deltas.set(l.productId, (deltas.get(l.productId) ?? 0) + l.quantity);
-      const changed: StockDbRow[] = [];
-      for (const [productId, quantity] of [...deltas].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        const [row] = (await trx('stock')
-          .update({ reserved: trx.raw('reserved - ?', [quantity]), updated_at: trx.fn.now() })
-          .where('product_id', productId)
-          .returning(STOCK_COLUMNS)) as StockDbRow[];
-        if (row) changed.push(row);
-      }
-      const by: 'expiry' | 'request' = input.status === 'expired' ? 'expiry' : 'request';
-      await trx('reservations')
-        .update({ status: input.status, released_by: by, updated_at: trx.fn.now() })
-        .whereIn('order_id', locked.map((r) => r.order_id));
-      await trx('stock_ops').insert({ op_id: input.opId });
-      const rows = await this.afterChange(trx, changed);
-      return { released: released.map((r) => ({ ...r, status: input.status, releasedBy: by })), deltas, rows };
-    });
+    return this.oneStatement((db, allowEvents) => this.releaseStatement(db, input, allowEvents));
+  }
+
+  private async releaseStatement(
+    db: Runner,
+    input: { opId: string; orderIds: readonly string[]; status: 'released' | 'expired'; onlyDue: boolean; skipLocked: boolean },
+    allowEvents: boolean,
+  ): Promise<OneStatement<ReleaseTx>> {
+    const threshold = this.opts.lowStockThreshold;
+    const by: 'expiry' | 'request' = input.status === 'expired' ? 'expiry' : 'request';
+    const { rows } = (await db.raw(
+      `WITH held AS (
+         SELECT order_id FROM reservations
+          WHERE order_id IN (SELECT value::uuid FROM jsonb_array_elements_text(?::jsonb)) AND status = 'reserved' AND (NOT ? OR expires_at <= now())
+          ORDER BY order_id ${input.skipLocked ? 'FOR UPDATE SKIP LOCKED' : 'FOR UPDATE'}
+       ), d AS (
+         SELECT product_id, sum(quantity)::int AS quantity FROM reservation_items WHERE order_id IN (SELECT order_id FROM held) GROUP BY product_id
+       ), k AS (
+         ${LOCKED_STOCK}
+       ), verdict AS (
+         SELECT EXISTS (SELECT 1 FROM d JOIN k USING (product_id) WHERE NOT k.low_stock AND k.available + d.quantity <= ?) AS crossing
+       ), u AS (
+         UPDATE reservations SET status = ?, released_by = ?, updated_at = now()
+          WHERE order_id IN (SELECT order_id FROM held) AND (SELECT ? OR NOT crossing FROM verdict)
+         RETURNING *
+       ), s AS (
+         UPDATE stock
+            SET on_hand = k.on_hand, reserved = k.reserved - d.quantity, allocated = k.allocated,
+                low_stock = k.available + d.quantity <= ?, updated_at = now()
+           FROM d JOIN k USING (product_id)
+          WHERE stock.product_id = d.product_id AND EXISTS (SELECT 1 FROM u)
+         RETURNING stock.product_id, stock.sku, stock.on_hand, stock.reserved, stock.allocated, stock.low_stock, k.low_stock AS was_low
+       ), o AS (
+         INSERT INTO stock_ops (op_id) SELECT ? WHERE EXISTS (SELECT 1 FROM u)
+       )
+       SELECT verdict.crossing, (SELECT json_agg(s ORDER BY s.product_id) FROM s) AS changed, r.*, ${ITEMS_OF_R}
+         FROM verdict LEFT JOIN u r ON true ORDER BY r.order_id`,
+      [JSON.stringify(input.orderIds), input.onlyDue, threshold, input.status, by, allowEvents, threshold, input.opId],
+    )) as { rows: (Partial<ReservationWithItems> & { crossing: boolean; changed: ChangedStockRow[] | null })[] };
+    const first = rows[0];
+    if (!first) throw new Error('the release statement returned no row');
+    // one row per released reservation, or a single row of nulls (LEFT JOIN) when none was
+    const released = rows.filter((r) => typeof r.order_id === 'string').map((r) => toReservation(r as ReservationWithItems));
+    const deltas = new Map<string, number>();
+    for (const r of released) for (const l of r.items) deltas.set(l.productId, (deltas.get(l.productId) ?? 0) + l.quantity);
+    const changed = first.changed ?? [];
+    return {
+      result: { released, deltas, rows: changed.map(toStock) },
+      needsEvents: first.crossing && !allowEvents,
+      crossed: crossings(changed),
+    };
   }
 
   /** Adds units on hand; creates the row when `sku` is given for a product without one. */
