@@ -1,4 +1,4 @@
-import { defineRoute, NotFoundError, type AnyRoute } from '@lantern/shop-common';
+import { defineRoute, docsOnly, NotFoundError, type AnyRoute } from '@lantern/shop-common';
 import type { SaleStore } from './db/sale-store.js';
 import type { PurchaseService } from './purchase.js';
 import type { SaleService } from './sales.js';
@@ -85,3 +85,6 @@ export function flashSaleRoutes({ sales, purchases, store }: RouteDeps): AnyRout
     }),
   ];
 }
+
+/** The routes for documentation only (the gateway's /api/docs): their handlers cannot run. */
+export const flashSaleRouteDocs: readonly AnyRoute[] = flashSaleRoutes(docsOnly<RouteDeps>('flash-sale'));

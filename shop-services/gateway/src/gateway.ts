@@ -13,6 +13,7 @@ import {
   type InternalTokenSigner,
   type ServiceTelemetry,
 } from '@lantern/shop-common';
+import { flashSaleRouteDocs } from '@lantern/shop-flash-sale';
 import { inventoryRouteDocs } from '@lantern/shop-inventory';
 import { notificationRouteDocs } from '@lantern/shop-notification';
 import { orderRouteDocs } from '@lantern/shop-order';
@@ -96,6 +97,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         // payment routes without dependencies only describe themselves
         ...proxied('payment', createPaymentRoutes(), (path) => `/api${path}`),
         ...proxied('notification', notificationRouteDocs, (path) => `/api${path}`),
+        ...proxied('flash-sale', flashSaleRouteDocs, (path) => `/api${path}`),
       ],
       {
         title: 'Lantern shop API',

@@ -224,4 +224,8 @@ test('/api/docs is an OpenAPI 3.1 document built from the route schemas', async 
   t.truthy(paths['/api/inventory/{productId}']?.get);
   t.truthy(paths['/api/notifications']?.get);
   t.deepEqual(paths['/api/payments/callbacks/{channel}']?.post?.security, [], 'provider callbacks carry a signature, not a token');
+  // the flash sale: listings public, buying with a token
+  t.deepEqual(paths['/api/flash-sales']?.get?.security, [], 'sale listings are public');
+  t.truthy(paths['/api/flash-sales/{id}/purchase']?.post, 'buying');
+  t.is(paths['/api/flash-sales/{id}/purchase'].post.security, undefined, 'buying needs the bearer token');
 });
