@@ -24,6 +24,14 @@ export const paymentSchema = z.object({
 });
 export type Payment = z.output<typeof paymentSchema>;
 export const paymentListSchema = z.object({ items: z.array(paymentSchema) });
+/** Only the refund's id is needed from a refund's answer (the payment's other statuses are not modelled here). */
+const refundAnswerSchema = z.object({ refund: z.object({ id: z.string() }) });
+
+/**
+ * Refunds are an admin action at the payment service; the order service issues the refunds of late
+ * payments as this system identity, in its own signed service token (never a person's).
+ */
+export const REFUND_ACTOR: AuthUser = { id: 'system:order-late-payment', role: 'admin' };
 
 export interface LineRequest {
   productId: string;
@@ -42,6 +50,8 @@ export interface Upstreams {
   consumeAllocation(allocationId: string, orderId: string, quantity: number, ttlSeconds: number): Promise<void>;
   requestPayment(req: { orderId: string; userId: string; amountCents: number; currency: string; method?: PaymentChannel }, user?: AuthUser): Promise<Payment>;
   paymentsOfOrder(orderId: string, user?: AuthUser): Promise<Payment[]>;
+  /** Refunds the whole remaining amount of a payment (idempotent by `key`); answers the refund's id. */
+  refundPayment(paymentId: string, reason: string, key: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -80,6 +90,10 @@ export function createUpstreams(config: OrderConfig, signer: InternalTokenSigner
       }),
     async paymentsOfOrder(orderId, user) {
       return (await payment.get('/payments', { query: { orderId }, schema: paymentListSchema, ...asUser(user) })).items;
+    },
+    async refundPayment(paymentId, reason, key) {
+      const r = await payment.post(`/payments/${encodeURIComponent(paymentId)}/refunds`, { reason }, { schema: refundAnswerSchema, idempotencyKey: key, user: REFUND_ACTOR });
+      return r.refund.id;
     },
     async close() {
       await Promise.all([product.close(), inventory.close(), payment.close()]);

@@ -49,8 +49,15 @@ export const idempotencyTotal = getOrCreateCounter({
   labelNames: ['outcome'] as const,
 });
 
-/** A payment that succeeded after its order left `reserved` (expired, cancelled): needs a refund by hand. */
+/** A payment that succeeded after its order left `reserved` (expired, cancelled): refunded by a durable job. */
 export const latePaymentsTotal = getOrCreateCounter({
   name: 'order_late_payments_total',
   help: 'Successful payments for orders no longer awaiting payment',
+});
+
+/** The refunds of late payments: refunded, or failed (payment refused it for good: a person must look). */
+export const lateRefundsTotal = getOrCreateCounter({
+  name: 'order_late_payment_refunds_total',
+  help: 'Automatic refunds of payments that succeeded after their order left reserved, by outcome',
+  labelNames: ['outcome'] as const,
 });

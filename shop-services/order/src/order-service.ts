@@ -31,7 +31,12 @@ export const JOB = {
   confirm: 'confirm_stock',
   /** Looks at an order whose saga step got no answer (crash, timeout) and finishes or undoes it. */
   redrive: 'saga_redrive',
+  /** Gives back a payment that succeeded after its order stopped waiting for it. Retried until payment answers. */
+  refundLate: 'refund_late_payment',
 } as const;
+
+/** Statuses in which an order will never be paid: money that arrives anyway goes back. */
+const GAVE_UP_ON_PAYMENT: ReadonlySet<OrderStatus> = new Set(['cancelled', 'payment_failed', 'expired']);
 
 /** Statuses whose move away from them is announced with a reason (kept in status_reason). */
 const REASONED: ReadonlySet<OrderStatus> = new Set(['cancelled', 'payment_failed', 'expired']);
@@ -68,6 +73,8 @@ interface MoveOptions {
   /** Runs first; false means "already done" (an event redelivered): nothing is written. */
   claim?: (trx: Knex.Transaction) => Promise<boolean>;
   also?: (trx: Knex.Transaction, order: OrderRecord) => Promise<void>;
+  /** Runs in the same transaction when the order was no longer in `from` (after the claim, so a redelivery skips it). */
+  onStale?: (trx: Knex.Transaction) => Promise<void>;
 }
 
 type MoveResult = { outcome: 'moved'; order: OrderRecord } | { outcome: 'stale' | 'duplicate' };
@@ -313,6 +320,7 @@ export class OrderService {
   }
 
   private async paid(orderId: string, paymentId: string, actor: string, claim?: (trx: Knex.Transaction) => Promise<boolean>): Promise<OrderRecord | undefined> {
+    let late: OrderStatus | undefined;
     const r = await this.move(orderId, 'reserved', 'paid', {
       actor,
       reason: 'payment succeeded',
@@ -322,20 +330,35 @@ export class OrderService {
         await this.d.steps.set(trx, orderId, 'payment', 'succeeded', paymentId);
         await this.d.scheduler.reschedule(trx, { kind: JOB.confirm, key: orderId, runAt: new Date(), payload: { userId: order.userId } }, [JOB.paymentTimeout, JOB.redrive]);
       },
+      onStale: async (trx) => {
+        late = await this.scheduleLateRefund(trx, orderId, paymentId);
+      },
     });
     if (r.outcome === 'moved') {
       await this.kick(JOB.confirm, orderId);
       return r.order;
     }
-    if (r.outcome === 'duplicate') return undefined;
-    const status = await this.d.repo.statusOf(orderId);
-    if (status && status !== 'paid' && status !== 'shipped' && status !== 'completed') {
-      // Money taken for an order that gave its stock back: flagged for a refund by hand.
+    if (late) {
       latePaymentsTotal.inc();
-      this.d.logger.error({ orderId, paymentId, status }, 'payment succeeded for an order no longer awaiting payment; refund needed');
-      await this.d.steps.set(this.d.knex, orderId, 'payment', 'succeeded', `late payment ${paymentId}: order was ${status}`);
+      this.d.logger.error({ orderId, paymentId, status: late }, 'payment succeeded for an order no longer awaiting payment; refunding it');
+      await this.kick(JOB.refundLate, orderId);
     }
     return undefined;
+  }
+
+  /**
+   * Money taken for an order that already gave up on it (expired, cancelled, failed): recorded on the
+   * payment step and refunded by a durable job, both in the transaction that found the order stale,
+   * so neither a crash nor a redelivered event can lose or repeat the refund. Answers the order's
+   * status when a refund was scheduled; undefined when the order is paid already (a duplicate
+   * answer) or gone.
+   */
+  private async scheduleLateRefund(trx: Knex.Transaction, orderId: string, paymentId: string): Promise<OrderStatus | undefined> {
+    const status = await this.d.repo.statusOf(orderId, trx);
+    if (!status || !GAVE_UP_ON_PAYMENT.has(status)) return undefined;
+    await this.d.steps.set(trx, orderId, 'payment', 'succeeded', `late payment ${paymentId}: order was ${status}`);
+    await this.d.scheduler.schedule(trx, { kind: JOB.refundLate, key: orderId, runAt: new Date(), payload: { paymentId, status } });
+    return status;
   }
 
   private async paymentFailed(orderId: string, paymentId: string | undefined, reason: string, actor: string, claim?: (trx: Knex.Transaction) => Promise<boolean>): Promise<OrderRecord | undefined> {
@@ -413,7 +436,10 @@ export class OrderService {
     const r = await this.d.knex.transaction(async (trx): Promise<MoveResult> => {
       if (opts.claim && !(await opts.claim(trx))) return { outcome: 'duplicate' };
       const order = await this.transitionIn(trx, orderId, from, to, opts);
-      if (!order) return { outcome: 'stale' };
+      if (!order) {
+        await opts.onStale?.(trx);
+        return { outcome: 'stale' };
+      }
       await opts.also?.(trx, order);
       return { outcome: 'moved', order };
     });

@@ -4,7 +4,7 @@ import type { Upstreams } from './clients.js';
 import type { OrdersRepo } from './db/orders-repo.js';
 import type { SagaStep, SagaSteps } from './db/saga-steps.js';
 import { isDefinitiveRefusal } from './errors.js';
-import { sagaStepsTotal } from './metrics.js';
+import { lateRefundsTotal, sagaStepsTotal } from './metrics.js';
 import { JOB, ownerOf, type OrderService } from './order-service.js';
 import type { Job, JobResult, Scheduler } from './scheduler.js';
 
@@ -31,6 +31,7 @@ export function registerSagaJobs(d: SagaJobDeps): void {
   d.scheduler.register(JOB.redrive, (job) => redrive(d, job));
   d.scheduler.register(JOB.release, (job) => stockCall(d, job, 'release'));
   d.scheduler.register(JOB.confirm, (job) => stockCall(d, job, 'confirm'));
+  d.scheduler.register(JOB.refundLate, (job) => refundLatePayment(d, job));
 }
 
 const later = (ms: number): { retryAt: Date } => ({ retryAt: new Date(Date.now() + ms) });
@@ -128,4 +129,29 @@ async function stockCall(d: SagaJobDeps, job: Job, step: Extract<SagaStep, 'rele
   }
   sagaStepsTotal.inc({ step, outcome });
   await d.steps.setIfOrderExists(d.knex, job.key, step, outcome, detail).catch(() => undefined);
+}
+
+/**
+ * refund_late_payment: the whole payment goes back through the payment service (Idempotency-Key per
+ * order, so a retry after a lost answer refunds once). No answer → retried with backoff; a refusal
+ * (e.g. nothing left to refund) is final: recorded on the refund step, counted, logged for a person.
+ */
+async function refundLatePayment(d: SagaJobDeps, job: Job): Promise<JobResult> {
+  const paymentId = typeof job.payload.paymentId === 'string' ? job.payload.paymentId : undefined;
+  const status = typeof job.payload.status === 'string' ? job.payload.status : 'no longer awaiting payment';
+  if (!paymentId) {
+    d.logger.error({ orderId: job.key }, 'late-payment refund job without a payment id; refund by hand');
+    return;
+  }
+  try {
+    const refundId = await d.upstreams.refundPayment(paymentId, `order ${job.key} was ${status} when its payment succeeded`, `late-payment:${job.key}`);
+    lateRefundsTotal.inc({ outcome: 'refunded' });
+    d.logger.warn({ orderId: job.key, paymentId, refundId }, 'late payment refunded');
+    await d.steps.setIfOrderExists(d.knex, job.key, 'refund', 'succeeded', `refund ${refundId} of late payment ${paymentId}`);
+  } catch (err) {
+    if (!isDefinitiveRefusal(err)) throw err;
+    lateRefundsTotal.inc({ outcome: 'failed' });
+    d.logger.error({ orderId: job.key, paymentId, code: err.code }, 'the payment service refused to refund a late payment; refund by hand');
+    await d.steps.setIfOrderExists(d.knex, job.key, 'refund', 'failed', `${err.code}: ${err.message}`);
+  }
 }

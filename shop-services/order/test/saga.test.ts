@@ -274,3 +274,32 @@ test('flash-sale purchase → order id = purchase id, reserved from the sale all
   t.is(paid.body.status, 'paid');
   t.is(await inventory.reservation(first.data.purchaseId), 'confirmed');
 });
+
+test('a payment that succeeds after its order expired is refunded automatically, once, and the order stays expired', async (t) => {
+  const svc = await startOrders(t, { env: { PAYMENT_TIMEOUT_MS: '1500' } });
+  const p = pick(12);
+  await inventory.restock(p.id, 2);
+  const order = await placeOrder(svc, p, 1);
+  await waitFor(async () => (await statusOf(svc, order.id)) === 'expired', { what: 'expired', timeoutMs: 15_000 });
+  // the charge went through anyway (say, a bank that answered late): made as the saga would have asked for it
+  const charge = { body: await svc.order.upstreams.requestPayment({ orderId: order.id, userId: alice.id, amountCents: order.totalCents, currency: 'USD', method: 'card' }, alice) };
+  t.is(charge.body.status, 'succeeded');
+  const succeeded = createEnvelope({
+    type: 'payment.succeeded',
+    source: 'payment',
+    key: order.id,
+    data: { paymentId: charge.body.id, orderId: order.id, userId: alice.id, amountCents: order.totalCents, currency: 'USD', channel: 'card', at: new Date().toISOString() },
+  });
+  const handler = svc.order.handlers.payments['payment.succeeded'] as EventHandler;
+  await handler(succeeded as EventEnvelope, meta);
+  await handler(succeeded as EventEnvelope, meta); // redelivered: claimed already, no second refund
+
+  const refundsOf = async () => (await callService(payment.url, 'payment', 'GET', `/payments/${charge.body.id}/refunds`, { user: admin })).body.items as { amountCents: number }[];
+  await waitFor(async () => (await svc.order.steps.get(order.id, 'refund'))?.status === 'succeeded', { what: 'refund step done', timeoutMs: 10_000 });
+  const refunds = await refundsOf();
+  t.is(refunds.length, 1);
+  t.is(refunds[0]?.amountCents, order.totalCents, 'the whole payment');
+  t.is(await statusOf(svc, order.id), 'expired');
+  t.is((await svc.order.scheduler.pending('refund_late_payment')).length, 0);
+  t.regex((await svc.order.steps.get(order.id, 'payment'))?.detail ?? '', /late payment/);
+});

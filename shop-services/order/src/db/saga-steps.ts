@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Runner } from './orders-repo.js';
 
 /** The saga's remote steps, in order: reserve stock → request payment → confirm stock (or release it). */
-export type SagaStep = 'reserve' | 'payment' | 'confirm' | 'release';
+export type SagaStep = 'reserve' | 'payment' | 'confirm' | 'release' | 'refund';
 
 /**
  * started: asked, no answer yet; unknown: the call failed without an answer (timeout, 5xx), the
