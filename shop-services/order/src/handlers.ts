@@ -17,6 +17,7 @@ import { ordersTotal, sagaStepsTotal } from './metrics.js';
 import { JOB, type OrderService } from './order-service.js';
 import { usableEmail } from './pricing.js';
 import type { Scheduler } from './scheduler.js';
+import type { OrderStatus } from './state-machine.js';
 
 export interface HandlerDeps {
   knex: Knex;
@@ -43,11 +44,23 @@ export function paymentHandlers(d: HandlerDeps): Record<string, EventHandler> {
   const apply = (status: 'succeeded' | 'failed'): EventHandler =>
     typedHandler(paymentResultSchema, async (event) => {
       const p = event.data;
+      // Usually the pay call applied this verdict already and the event changes nothing: one read
+      // instead of a claim transaction. Statuses never go back to `reserved`, so the read cannot be stale
+      // in a way that matters; a late success on a given-up order still goes on (it is refunded).
+      if (nothingToApply(status, await d.repo.statusOf(p.orderId))) return;
       await d.service.applyPayment(p.orderId, { paymentId: p.paymentId, status, ...(p.reason ? { reason: p.reason } : {}) }, PAYMENTS_ACTOR, (trx) =>
         claimEvent(trx, d.groups.payments, event.id),
       );
     });
   return { 'payment.succeeded': apply('succeeded'), 'payment.failed': apply('failed') };
+}
+
+const PAID: ReadonlySet<OrderStatus> = new Set(['paid', 'shipped', 'completed']);
+
+/** A success for a paid order, a failure for any order no longer awaiting payment: nothing to do. */
+function nothingToApply(verdict: 'succeeded' | 'failed', status: OrderStatus | undefined): boolean {
+  if (status === undefined) return false; // let applyPayment decide (and claim) as before
+  return verdict === 'succeeded' ? PAID.has(status) : status !== 'reserved';
 }
 
 /** `flash_sale.purchase_requested` (topic flash-sales, group order-flash-sales). */
