@@ -75,7 +75,7 @@ export function createNotificationService({ telemetry, config, kafka, sms: smsOv
     emailEnabled: email !== undefined,
     smsEnabled: sms !== undefined,
     logger,
-    onQueued: () => dispatcher.wake(),
+    dispatcher,
   });
   const topics = [config.ORDERS_TOPIC, config.PAYMENTS_TOPIC];
   const consumer = kafka

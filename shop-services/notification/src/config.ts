@@ -79,8 +79,15 @@ export const notificationConfigSchema = commonConfigSchema
     /** Backoff cap of the first retry; doubles per retry up to DELIVERY_RETRY_MAX_MS (full jitter). */
     DELIVERY_RETRY_BASE_MS: positiveInt(1_000),
     DELIVERY_RETRY_MAX_MS: positiveInt(60_000),
-    /** How often the dispatcher looks for due deliveries (it is also woken at once by new ones). */
-    DELIVERY_POLL_MS: positiveInt(500),
+    /**
+     * How often the dispatcher looks for due deliveries when nothing woke it. A fallback only: the rows
+     * this process writes are handed over or wake it at once, and each retry it schedules wakes it when
+     * due; a poll finds only other processes' leftovers (a crashed replica's expired leases) and work
+     * left after a failed poll or a restart, for which seconds do not matter. Every poll is a statement
+     * (and a span), so an idle shop should not pay for it twice a second.
+     */
+    DELIVERY_POLL_MS: positiveInt(5_000),
+    /** Rows claimed per poll; also the most sends handed over by the event handler in flight at once. */
     DELIVERY_BATCH_SIZE: positiveInt(20),
     /** A delivery in `sending` longer than this is taken over (its sender crashed): the at-least-once window. */
     DELIVERY_LEASE_MS: positiveInt(60_000),

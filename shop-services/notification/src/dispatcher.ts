@@ -22,8 +22,25 @@ export interface DispatcherOptions {
 
 type SendableRow = DeliveryRow & { channel: 'email' | 'sms' };
 
+/**
+ * The dispatcher as the event handler sees it. The handler may write its email/SMS rows already
+ * claimed (status `sending`, attempt 1, a lease, as claim() would leave them) and hand them over,
+ * which saves the claim statement per row; or write them `pending` and wake() the dispatcher.
+ */
+export interface DeliverySink {
+  /** The lease a row written already claimed gets, in ms. */
+  readonly leaseMs: number;
+  /** Takes `n` send slots for rows about to be written claimed; false (stopped, or at the batch size): write them pending. */
+  reserve(n: number): boolean;
+  /** After the write of a reserve(n) (also when it failed, with no rows): sends the rows written `sending`, frees the slots. */
+  handOver(rows: readonly DeliveryRow[], reserved: number): void;
+  /** Pending rows were written: look now instead of at the next poll. */
+  wake(): void;
+}
+
 const tracer = trace.getTracer('@lantern/shop-notification');
 const PENDING_GAUGE_INTERVAL_MS = 5_000;
+const RETRY_WAKE_GRID_MS = 250;
 
 /**
  * Backoff before retry `n` (1 = first retry): exponential, capped, "equal jitter" (half fixed, half
@@ -47,21 +64,43 @@ function errorText(err: unknown): string {
  * whose lease was taken over cannot overwrite the new owner's result. A transient failure goes back
  * to `pending` with backoff; a permanent one or the last attempt ends `failed`.
  *
+ * Rows the event handler of this process writes are usually written already claimed and handed over
+ * (DeliverySink): the same state, lease and outcome guard, without a claim statement of their own.
+ *
  * The one window left: the process dies after the provider accepted the message and before the
  * `sent` update commits. The row stays `sending`; when its lease ends it is sent again (at least
  * once, never lost). The retry carries the same key: the SMS provider deduplicates by it, and the
  * email carries the same Message-ID.
+ *
+ * Polling is only the fallback: new rows wake the dispatcher, and a retry it schedules wakes it when
+ * due. What only a poll finds: rows of another process (a crashed replica's expired leases), and
+ * work left after a failed poll or a restart.
  */
-export class DeliveryDispatcher {
+export class DeliveryDispatcher implements DeliverySink {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private woken = false;
   private lastGaugeAt = 0;
   private readonly random: () => number;
+  /**
+   * Sends under way (claimed by a poll, or reserved for and handed over by the event handler): at most
+   * batchSize together, as one claim alone allowed, since a send queued in the SMTP pool behind too
+   * many others could outlive its lease.
+   */
+  private inFlight = 0;
+  /** The loop found no room (handed-over sends filled it): the next send to end wakes it. */
+  private waitingForRoom = false;
+  private readonly drained: (() => void)[] = [];
+  /** Retry wake-ups by due time (a RETRY_WAKE_GRID_MS slot). */
+  private readonly retryWakes = new Map<number, NodeJS.Timeout>();
 
   constructor(private readonly opts: DispatcherOptions) {
     this.random = opts.random ?? Math.random;
+  }
+
+  get leaseMs(): number {
+    return this.opts.leaseMs;
   }
 
   start(): void {
@@ -70,12 +109,27 @@ export class DeliveryDispatcher {
     this.loop = this.run();
   }
 
-  /** Stops polling and waits for the sends in flight. */
+  /** Stops polling and waits for the sends in flight (handed-over ones included). */
   async stop(): Promise<void> {
     this.running = false;
+    for (const timer of this.retryWakes.values()) clearTimeout(timer);
+    this.retryWakes.clear();
     this.wake();
     await this.loop;
     this.loop = undefined;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+  }
+
+  reserve(n: number): boolean {
+    if (!this.running || n <= 0 || this.inFlight + n > this.opts.batchSize) return false;
+    this.inFlight += n;
+    return true;
+  }
+
+  handOver(rows: readonly DeliveryRow[], reserved: number): void {
+    const claimed = rows.filter((r): r is SendableRow => r.status === 'sending' && r.channel !== 'in_app');
+    this.release(reserved - claimed.length);
+    for (const row of claimed) void this.sendAndRelease(row);
   }
 
   /** New deliveries are due: look now instead of at the next poll. */
@@ -84,16 +138,38 @@ export class DeliveryDispatcher {
     this.wakeUp?.();
   }
 
+  private async sendAndRelease(row: SendableRow): Promise<void> {
+    try {
+      await this.deliver(row);
+    } catch (err) {
+      // deliver() records its own failures; this is only a last resort (the lease brings the row back)
+      this.opts.logger.warn({ eventId: row.event_id, channel: row.channel, err: errorText(err) }, 'delivery failed outside its bookkeeping');
+    } finally {
+      this.release(1);
+    }
+  }
+
+  private release(n: number): void {
+    this.inFlight -= n;
+    if (n > 0 && this.waitingForRoom) {
+      this.waitingForRoom = false;
+      this.wake();
+    }
+    if (this.inFlight === 0) for (const done of this.drained.splice(0)) done();
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
+      const room = this.opts.batchSize - this.inFlight;
       let handled = 0;
       try {
-        handled = await this.runOnce();
+        handled = room > 0 ? await this.runOnce(room) : 0;
         await this.updatePendingGauge();
       } catch (err) {
         this.opts.logger.warn({ err: errorText(err) }, 'delivery dispatcher poll failed; retrying at the next poll');
       }
-      if (handled >= this.opts.batchSize) continue; // more may be due: no pause
+      if (room > 0 && handled >= room) continue; // more may be due: no pause
+      this.waitingForRoom = room <= 0; // handed-over sends fill the batch: the first to end wakes us
       await this.pause();
     }
   }
@@ -116,13 +192,14 @@ export class DeliveryDispatcher {
   }
 
   /** Claims the due deliveries (pending and due, or sending with an expired lease) and sends them. Returns how many. */
-  async runOnce(): Promise<number> {
-    const rows = await this.claim();
-    await Promise.all(rows.map((row) => this.deliver(row)));
+  async runOnce(limit = this.opts.batchSize): Promise<number> {
+    const rows = await this.claim(limit);
+    this.inFlight += rows.length;
+    await Promise.all(rows.map((row) => this.sendAndRelease(row)));
     return rows.length;
   }
 
-  private async claim(): Promise<SendableRow[]> {
+  private async claim(limit: number): Promise<SendableRow[]> {
     const { rows } = (await this.opts.knex.raw(
       `UPDATE deliveries d
           SET status = 'sending', attempts = d.attempts + 1, updated_at = now(),
@@ -133,7 +210,7 @@ export class DeliveryDispatcher {
                 LIMIT ? FOR UPDATE SKIP LOCKED) due
         WHERE d.event_id = due.event_id AND d.channel = due.channel
     RETURNING d.*`,
-      [this.opts.leaseMs, this.opts.batchSize],
+      [this.opts.leaseMs, limit],
     )) as { rows: SendableRow[] };
     return rows;
   }
@@ -194,6 +271,7 @@ export class DeliveryDispatcher {
       if (outcome === 'retry') {
         const delay = retryDelayMs(row.attempts, this.opts.retryBaseMs, this.opts.retryMaxMs, this.random);
         await this.finish(row, { status: 'pending', last_error: errorText(err), next_attempt_at: this.opts.knex.raw("now() + (? * interval '1 millisecond')", [delay]) });
+        this.wakeAfter(delay);
         logger.warn({ ...log, err: errorText(err), retryInMs: delay }, 'delivery failed transiently; will retry');
       } else {
         await this.finish(row, { status: 'failed', reason: permanent ? `${row.channel}_rejected` : 'retries_exhausted', last_error: errorText(err) });
@@ -213,6 +291,24 @@ export class DeliveryDispatcher {
     notificationsSentTotal.inc({ channel: row.channel, outcome: 'sent' });
     observeWithExemplar(deliveryLatencySeconds, { channel: row.channel }, Math.max(0, (Date.now() - row.event_at.getTime()) / 1000));
     logger.info(log, 'notification delivered');
+  }
+
+  /**
+   * Wakes the loop when a retry this process scheduled is due, so the poll interval need not be short
+   * for retries to be timely. Due times are rounded up to RETRY_WAKE_GRID_MS: a burst of failures
+   * (SMTP down) costs one claim per grid slot, not one per row. The timer starts after the row's
+   * update, so it never fires before the row is due.
+   */
+  private wakeAfter(delayMs: number): void {
+    if (!this.running) return;
+    const at = Math.ceil((Date.now() + delayMs) / RETRY_WAKE_GRID_MS) * RETRY_WAKE_GRID_MS;
+    if (this.retryWakes.has(at)) return;
+    const timer = setTimeout(() => {
+      this.retryWakes.delete(at);
+      this.wake();
+    }, at - Date.now());
+    timer.unref();
+    this.retryWakes.set(at, timer);
   }
 
   /** Writes the attempt's outcome if the row is still ours (same attempt, still sending). */

@@ -3,7 +3,7 @@ export { createNotificationService, SERVICE_NAME, DLQ_ADMIN_PREFIX, MIGRATIONS, 
 export { notificationConfigSchema, loadNotificationConfig, type NotificationConfig, type SmtpTarget } from './config.js';
 export { notificationRoutes, notificationRouteDocs } from './routes.js';
 export { NotificationStore, maskRecipient, type NotificationView, type DeliveryView, type DeliveryStatus, type Preferences } from './store.js';
-export { DeliveryDispatcher, retryDelayMs, type DispatcherOptions } from './dispatcher.js';
+export { DeliveryDispatcher, retryDelayMs, type DispatcherOptions, type DeliverySink } from './dispatcher.js';
 export { ingestEvent, notificationHandlers, type IngestDeps, type IngestOutcome } from './ingest.js';
 export {
   renderNotification,

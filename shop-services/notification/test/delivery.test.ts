@@ -3,7 +3,7 @@
 // (before the concurrent ones): the counters are process-wide.
 import test from 'ava';
 import { waitFor } from '@lantern/testkit';
-import { createSimulatedSmsProvider, messageIdFor, notificationEventsTotal, notificationsSentTotal } from '../src/index.js';
+import { createSimulatedSmsProvider, ingestEvent, type SimulatedSmsProvider, messageIdFor, notificationEventsTotal, notificationsSentTotal, type DeliverySink } from '../src/index.js';
 import { alice, bob, counterValue, deliver, envelope, orderPlaced, startService, startSmtp, statusChanged, type TestService } from './helpers.js';
 
 async function deliveries(s: TestService, eventId: string) {
@@ -164,6 +164,29 @@ test('crash window: a delivery left "sending" by a dead sender is sent again aft
   t.is(smtp.mails[0]!.mail.messageId, messageIdFor(`${a.id}.email`, 'shop@lantern.local'));
 });
 
+test('a process that wrote an email already claimed for its own send and died before sending: the row waits out its lease, then another sender sends it', async (t) => {
+  const smtp = await startSmtp(t);
+  const s = await startService(t, { SMTP_URL: smtp.url });
+  await s.svc.dispatcher.stop(); // this test drives the dispatcher itself
+  const knex = s.svc.db.knex;
+  // the handler of a process whose dispatcher took the send and vanished before starting it
+  const handedOver: unknown[] = [];
+  const dead: DeliverySink = { leaseMs: 10_000, reserve: () => true, handOver: (rows) => void handedOver.push(...rows), wake: () => undefined };
+  const env = envelope('order.placed', orderPlaced());
+  const deps = { knex, groupId: 'dead-process', templates: { shopName: 'Lantern Shop' }, emailEnabled: true, smsEnabled: false, logger: s.telemetry.logger, dispatcher: dead };
+  t.is(await ingestEvent(deps, 'order.placed', env), 'notified');
+  t.is(handedOver.length, 3);
+  const row = (await knex('deliveries').where({ event_id: env.id, channel: 'email' }).first()) as { status: string; attempts: number };
+  t.like(row, { status: 'sending', attempts: 1 });
+  t.true((await knex('deliveries').where({ event_id: env.id, channel: 'email' }).andWhere('next_attempt_at', '>', knex.raw("now() + interval '9 seconds'")).first()) !== undefined, 'leased');
+  t.is(await s.svc.dispatcher.runOnce(), 0, 'lease still held: nobody touches it');
+  await knex('deliveries').where({ event_id: env.id, channel: 'email' }).update({ next_attempt_at: knex.raw("now() - interval '1 second'") });
+  t.is(await s.svc.dispatcher.runOnce(), 1);
+  t.like((await deliveries(s, env.id)).email, { status: 'sent', attempts: 2 });
+  t.is(smtp.mails.length, 1);
+  t.is(smtp.mails[0]!.mail.messageId, messageIdFor(`${env.id}.email`, 'shop@lantern.local'));
+});
+
 test('two dispatchers on one queue (two replicas): every email is sent once', async (t) => {
   const smtp = await startSmtp(t);
   const s = await startService(t, { SMTP_URL: smtp.url, SMTP_MAX_CONNECTIONS: '4', DELIVERY_BATCH_SIZE: '4' });
@@ -174,4 +197,32 @@ test('two dispatchers on one queue (two replicas): every email is sent once', as
   t.deepEqual(runs, [4, 4, 4]);
   t.is(smtp.mails.length, 12);
   t.is(new Set(smtp.mails.map((m) => m.mail.messageId)).size, 12);
+});
+
+test('sends handed over by the handler and those claimed by polls stay within DELIVERY_BATCH_SIZE together; each is sent once', async (t) => {
+  const inner = createSimulatedSmsProvider({ sender: 'Lantern', latencyMs: 30, failureRate: 0 });
+  let now = 0;
+  let most = 0;
+  const sms: SimulatedSmsProvider = {
+    name: 'sms',
+    get sent() {
+      return inner.sent;
+    },
+    async send(message, key) {
+      most = Math.max(most, ++now);
+      try {
+        return await inner.send(message, key);
+      } finally {
+        now--;
+      }
+    },
+  };
+  const s = await startService(t, { DELIVERY_BATCH_SIZE: '2' }, { sms });
+  await s.call('PUT', '/notifications/preferences', { body: { smsPhone: '+4915112345678' } });
+  const events = Array.from({ length: 7 }, () => envelope('order.placed', orderPlaced()));
+  await Promise.all(events.map((e) => deliver(s.svc, e)));
+  await waitFor(async () => inner.sent.length === 7, { what: 'seven texts', timeoutMs: 10_000, intervalMs: 20 });
+  for (const e of events) await settled(s, e.id, 'sms');
+  t.is(new Set(inner.sent.map((m) => m.key)).size, 7);
+  t.true(most <= 2, `at most 2 sends at once, saw ${most}`);
 });
