@@ -82,10 +82,7 @@ export function createInventoryService(opts: InventoryServiceOptions): Inventory
   const sweeper: PeriodicJob = periodic(
     'reservation expiry sweep',
     config.SWEEP_INTERVAL_MS,
-    async () => {
-      // a backlog drains in one tick, a batch per transaction
-      while ((await inventory.expireDue(config.SWEEP_BATCH)) === config.SWEEP_BATCH);
-    },
+    () => inventory.sweep(config.SWEEP_BATCH),
     logger,
   );
   const periodicReconcile: PeriodicJob = periodic('redis reconciliation', config.RECONCILE_INTERVAL_MS, () => reconciler.reconcileAll(), logger);

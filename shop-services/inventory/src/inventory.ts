@@ -6,6 +6,7 @@ import { allocationNotFound, idempotencyConflict, insufficientStock, reservation
 import { expiredSweptTotal, gateUndoneTotal, recordReserve, redisFallbackTotal, reservationTransitionsTotal, reservePathTotal, type FallbackReason, type ReserveOutcome, type StockLevelGauge } from './metrics.js';
 import type { StockGate } from './redis/stock-gate.js';
 import { requestHash } from './request-hash.js';
+import { inJobSpan } from './tracing.js';
 
 /** What the reconciler offers the request path: repairs it asks for, without waiting for them. */
 export interface ReconcileTrigger {
@@ -166,10 +167,37 @@ export class Inventory {
     return now;
   }
 
+  /**
+   * One sweeper run: releases every reservation past its deadline, `batch` per statement; returns
+   * how many. The first look-up is the check and runs outside any span (the SDK leaves its SQL
+   * untraced), so a run that finds nothing, nearly every run, makes no trace; one that finds some
+   * opens `inventory.sweep` around the releases and the look-ups of further batches.
+   */
+  async sweep(batch: number): Promise<number> {
+    const due = await this.store.dueReservations(batch);
+    if (due.length === 0) return 0;
+    return inJobSpan('inventory.sweep', { 'inventory.sweep.batch_size': batch }, async (span) => {
+      let total = 0;
+      let batches = 0;
+      for (let next = due; next.length > 0; next = await this.store.dueReservations(batch)) {
+        const released = await this.expire(next);
+        total += released;
+        batches++;
+        // less than a full batch released: the backlog is drained
+        if (released < batch) break;
+      }
+      span.setAttributes({ 'inventory.sweep.expired': total, 'inventory.sweep.batches': batches });
+      return total;
+    });
+  }
+
   /** The sweeper's step: releases up to `limit` reservations past their deadline; returns how many. */
   async expireDue(limit: number): Promise<number> {
     const due = await this.store.dueReservations(limit);
-    if (due.length === 0) return 0;
+    return due.length === 0 ? 0 : this.expire(due);
+  }
+
+  private async expire(due: readonly Reservation[]): Promise<number> {
     const released = await this.releaseHeld(due, 'expired');
     expiredSweptTotal.inc(released.length);
     if (released.length) this.logger.info({ count: released.length }, 'expired reservations released');

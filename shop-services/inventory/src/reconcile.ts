@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
+import { context, ROOT_CONTEXT, type Attributes } from '@opentelemetry/api';
 import type { Logger } from '@lantern/shop-common';
 import type { StockStore } from './db/stock-store.js';
 import type { ReconcileTrigger } from './inventory.js';
 import { driftDetectedUnitsTotal, driftUnits, reconcileDeferredTotal, reconcileRunsTotal, redisRepairsTotal, type StockLevelGauge } from './metrics.js';
 import type { ApplyLine, StockGate } from './redis/stock-gate.js';
+import { inJobSpan } from './tracing.js';
 
 export interface ReconcileReport {
   scope: 'full' | 'targeted';
@@ -63,19 +65,16 @@ export class Reconciler implements ReconcileTrigger {
   reconcileAll(opts: { initial?: boolean } = {}): Promise<ReconcileReport> {
     return this.serialised(async () => {
       this.dirty = false;
-      const report = emptyReport('full');
       const initial = opts.initial === true;
       const started = performance.now();
+      let report: ReconcileReport;
       try {
-        let after: string | undefined;
-        for (;;) {
-          const ids = await this.opts.store.productIds(after, this.opts.batchSize);
-          if (ids.length === 0) break;
-          await this.reconcileBatch(ids, report, initial);
-          after = ids[ids.length - 1];
-        }
-        // operation ids older than any marker the reconciler still trusts are of no more use
-        await this.opts.store.pruneOps(Math.max(2 * this.opts.staleMarkerMs, 3_600_000));
+        // The first batch of ids is the check, untraced: no stock rows, nothing to compare, no trace.
+        // Past it every run is real work (each product's Redis counter read, compared and set, even
+        // when nothing drifted), so every such run has its span; there is no cheaper "no drift" test.
+        const first = await this.opts.store.productIds(undefined, this.opts.batchSize);
+        const attributes = { 'inventory.reconcile.scope': 'full', 'inventory.reconcile.initial': initial };
+        report = first.length === 0 ? await this.fullRun(first, initial) : await this.traced(attributes, () => this.fullRun(first, initial));
       } catch (err) {
         this.dirty = true;
         reconcileRunsTotal.inc({ scope: 'full', outcome: 'error' });
@@ -89,14 +88,19 @@ export class Reconciler implements ReconcileTrigger {
     });
   }
 
-  /** Only these products (unknown ids are ignored). */
+  /** Only these products (unknown ids are ignored); a span whenever there is one to look at. */
   reconcileProducts(productIds: readonly string[]): Promise<ReconcileReport> {
     return this.serialised(async () => {
-      const report = emptyReport('targeted');
       const started = performance.now();
+      let report: ReconcileReport;
       try {
         const ids = [...new Set(productIds)];
-        for (let i = 0; i < ids.length; i += this.opts.batchSize) await this.reconcileBatch(ids.slice(i, i + this.opts.batchSize), report);
+        const run = async () => {
+          const r = emptyReport('targeted');
+          for (let i = 0; i < ids.length; i += this.opts.batchSize) await this.reconcileBatch(ids.slice(i, i + this.opts.batchSize), r);
+          return r;
+        };
+        report = ids.length === 0 ? await run() : await this.traced({ 'inventory.reconcile.scope': 'targeted' }, run);
       } catch (err) {
         reconcileRunsTotal.inc({ scope: 'targeted', outcome: 'error' });
         throw err;
@@ -139,7 +143,8 @@ export class Reconciler implements ReconcileTrigger {
   private schedule(): void {
     if (this.timer || this.closed) return;
     const wait = Math.max(0, this.lastRequestedRun + this.opts.minGapMs - Date.now());
-    this.timer = setTimeout(() => {
+    // the run is not part of the trace of the request that asked for it (it may serve several): a trace of its own
+    this.timer = setTimeout(() => context.with(ROOT_CONTEXT, () => {
       this.timer = undefined;
       this.lastRequestedRun = Date.now();
       const run = this.dirty ? this.reconcileAll() : this.reconcileProducts(this.takePending());
@@ -147,8 +152,34 @@ export class Reconciler implements ReconcileTrigger {
       run.catch((err: unknown) => {
         this.opts.logger.warn({ err: (err as Error).message }, 'requested reconciliation failed; the periodic one will retry');
       });
-    }, wait);
+    }), wait);
     this.timer.unref();
+  }
+
+  /** The batches from `first` (the first page of ids) to the end, then the prune of old operation ids. */
+  private async fullRun(first: string[], initial: boolean): Promise<ReconcileReport> {
+    const report = emptyReport('full');
+    for (let ids = first; ids.length > 0; ids = await this.opts.store.productIds(ids[ids.length - 1], this.opts.batchSize)) {
+      await this.reconcileBatch(ids, report, initial);
+    }
+    // operation ids older than any marker the reconciler still trusts are of no more use
+    await this.opts.store.pruneOps(Math.max(2 * this.opts.staleMarkerMs, 3_600_000));
+    return report;
+  }
+
+  /** A run in its `inventory.reconcile` span, with what it found as attributes. */
+  private traced(attributes: Attributes, run: () => Promise<ReconcileReport>): Promise<ReconcileReport> {
+    return inJobSpan('inventory.reconcile', attributes, async (span) => {
+      const report = await run();
+      span.setAttributes({
+        'inventory.reconcile.checked': report.checked,
+        'inventory.reconcile.repaired_missing': report.repairedMissing,
+        'inventory.reconcile.repaired_mismatch': report.repairedMismatch,
+        'inventory.reconcile.drift_units': report.driftUnits,
+        'inventory.reconcile.deferred': report.deferred,
+      });
+      return report;
+    });
   }
 
   private takePending(): string[] {
