@@ -6,6 +6,7 @@ import { paymentsTotal } from '../metrics.js';
 import type { ChannelRouter } from '../routing/channel-router.js';
 import { publishResult } from './payment-service.js';
 import type { RefundService } from './refund-service.js';
+import { inJobSpan } from '../tracing.js';
 import type { AttemptRow, PaymentRow, RefundRow } from './types.js';
 
 export interface RecoveryOptions {
@@ -31,6 +32,11 @@ type Settlement = Pick<PaymentRow, 'status'> & Partial<Pick<PaymentRow, 'channel
 export class StaleRecovery {
   constructor(private readonly opts: RecoveryOptions) {}
 
+  /**
+   * One recovery run. The two look-ups are the check and run untraced: a run that finds nothing
+   * stale, nearly every run, makes no trace; one that finds some opens `payment.recover` around
+   * deciding them (their SQL and channel reads inside it).
+   */
   async run(): Promise<{ payments: number; refunds: number }> {
     const { knex } = this.opts;
     const stalePayments = await knex<PaymentRow>('payments')
@@ -38,16 +44,21 @@ export class StaleRecovery {
       .andWhere('created_at', '<', knex.raw(`now() - make_interval(secs => ?)`, [this.opts.paymentStaleMs / 1000]))
       .limit(100)
       .pluck('id');
-    let payments = 0;
-    for (const id of stalePayments) if (await this.recoverPayment(id)) payments++;
     const staleRefunds = await knex<RefundRow>('refunds')
       .where({ status: 'processing' })
       .andWhere('created_at', '<', knex.raw(`now() - make_interval(secs => ?)`, [this.opts.refundStaleMs / 1000]))
       .limit(100);
-    let refunds = 0;
-    for (const refund of staleRefunds) if (await this.recoverRefund(refund)) refunds++;
-    if (payments || refunds) this.opts.logger.warn({ payments, refunds }, 'recovered interrupted payments and refunds');
-    return { payments, refunds };
+    if (stalePayments.length === 0 && staleRefunds.length === 0) return { payments: 0, refunds: 0 };
+    const found = { 'payment.recover.stale_payments': stalePayments.length, 'payment.recover.stale_refunds': staleRefunds.length };
+    return inJobSpan('payment.recover', found, async (span) => {
+      let payments = 0;
+      for (const id of stalePayments) if (await this.recoverPayment(id)) payments++;
+      let refunds = 0;
+      for (const refund of staleRefunds) if (await this.recoverRefund(refund)) refunds++;
+      span.setAttributes({ 'payment.recover.payments': payments, 'payment.recover.refunds': refunds });
+      if (payments || refunds) this.opts.logger.warn({ payments, refunds }, 'recovered interrupted payments and refunds');
+      return { payments, refunds };
+    });
   }
 
   /** Decides one interrupted payment; false if it was not (or no longer) stale and processing. */

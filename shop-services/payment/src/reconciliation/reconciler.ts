@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { Attributes, Span } from '@opentelemetry/api';
 import type { Knex } from 'knex';
 import type { Logger, PaymentChannel, PaymentMismatch } from '@lantern/shop-common';
 import type { ChannelTransaction } from '../channels/types.js';
 import type { PaymentEventSink } from '../events.js';
 import { reconciliationMismatchesTotal, reconciliationRunsTotal } from '../metrics.js';
 import type { ChannelRouter } from '../routing/channel-router.js';
+import { inJobSpan, recordFailure } from '../tracing.js';
 import { compareChannel, type LedgerAttempt, type LedgerRefund, type Mismatch } from './compare.js';
 
 export interface ChannelReport {
@@ -59,28 +61,17 @@ export class Reconciler {
     const to = new Date(started.getTime() - this.opts.graceMs);
     const from = new Date(to.getTime() - (overrides.windowMs ?? this.opts.windowMs));
     try {
-      const report = await this.opts.knex.transaction(async (trx) => {
-        const { rows } = await trx.raw<{ rows: { locked: boolean }[] }>('select pg_try_advisory_xact_lock(hashtext(?)) as locked', [`${this.opts.schema}:reconciliation`]);
-        if (!rows[0]?.locked) throw new ReconciliationBusyError();
-        const id = randomUUID();
-        const channels: ChannelReport[] = [];
-        const all: (Mismatch & { new: boolean })[] = [];
-        for (const channel of this.opts.router.order) {
-          const { report, mismatches } = await this.reconcileChannel(trx, id, channel, from, to);
-          channels.push(report);
-          all.push(...mismatches);
-        }
-        const sum = (k: 'ledgerRecords' | 'channelRecords' | 'mismatches' | 'newMismatches') => channels.reduce((n, c) => n + c[k], 0);
-        const result: ReconciliationReport = {
-          id,
-          startedAt: started.toISOString(),
-          finishedAt: new Date().toISOString(),
-          window: { from: from.toISOString(), to: to.toISOString() },
-          channels,
-          totals: { ledgerRecords: sum('ledgerRecords'), channelRecords: sum('channelRecords'), mismatches: sum('mismatches'), newMismatches: sum('newMismatches') },
-          mismatches: all,
-        };
-        await trx('reconciliation_runs').insert({ id, started_at: started, finished_at: new Date(), window_from: from, window_to: to, report: JSON.stringify(result) });
+      const report = await this.locked({ 'payment.reconcile.window_ms': to.getTime() - from.getTime() }, async (trx, span) => {
+        const result = await this.compareAll(trx, started, from, to);
+        span.setAttributes({
+          'payment.reconcile.run_id': result.id,
+          'payment.reconcile.ledger_records': result.totals.ledgerRecords,
+          'payment.reconcile.channel_records': result.totals.channelRecords,
+          'payment.reconcile.mismatches': result.totals.mismatches,
+          'payment.reconcile.new_mismatches': result.totals.newMismatches,
+        });
+        // a channel that could not be read is compared next run; the run still failed at it
+        for (const c of result.channels) if (c.error) recordFailure(span, c.error);
         return result;
       });
       reconciliationRunsTotal.inc({ outcome: 'completed' });
@@ -90,6 +81,54 @@ export class Reconciler {
       reconciliationRunsTotal.inc({ outcome: err instanceof ReconciliationBusyError ? 'skipped' : 'failed' });
       throw err;
     }
+  }
+
+  /**
+   * Runs `work` in one transaction holding the reconciliation lock (busy: ReconciliationBusyError).
+   * BEGIN and the lock are the check: they run before the `payment.reconcile` span opens, untraced,
+   * so a run that finds another instance on it leaves no trace. Every run that gets the lock does real
+   * work (reads the ledger and every channel's records, stores its report), so it always has its span,
+   * which covers the work and the COMMIT (hence a transaction driven by hand, not by a callback).
+   */
+  private async locked<T>(attributes: Attributes, work: (trx: Knex.Transaction, span: Span) => Promise<T>): Promise<T> {
+    const trx = await this.opts.knex.transaction();
+    try {
+      const { rows } = await trx.raw<{ rows: { locked: boolean }[] }>('select pg_try_advisory_xact_lock(hashtext(?)) as locked', [`${this.opts.schema}:reconciliation`]);
+      if (!rows[0]?.locked) throw new ReconciliationBusyError();
+      return await inJobSpan('payment.reconcile', attributes, async (span) => {
+        const result = await work(trx, span);
+        await trx.commit();
+        // a failed COMMIT rejects the transaction's promise, not commit()'s
+        await trx.executionPromise;
+        return result;
+      });
+    } finally {
+      if (!trx.isCompleted()) await trx.rollback();
+    }
+  }
+
+  /** Every channel compared over [from, to); the run's report stored. */
+  private async compareAll(trx: Knex.Transaction, started: Date, from: Date, to: Date): Promise<ReconciliationReport> {
+    const id = randomUUID();
+    const channels: ChannelReport[] = [];
+    const all: (Mismatch & { new: boolean })[] = [];
+    for (const channel of this.opts.router.order) {
+      const { report, mismatches } = await this.reconcileChannel(trx, id, channel, from, to);
+      channels.push(report);
+      all.push(...mismatches);
+    }
+    const sum = (k: 'ledgerRecords' | 'channelRecords' | 'mismatches' | 'newMismatches') => channels.reduce((n, c) => n + c[k], 0);
+    const result: ReconciliationReport = {
+      id,
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      window: { from: from.toISOString(), to: to.toISOString() },
+      channels,
+      totals: { ledgerRecords: sum('ledgerRecords'), channelRecords: sum('channelRecords'), mismatches: sum('mismatches'), newMismatches: sum('newMismatches') },
+      mismatches: all,
+    };
+    await trx('reconciliation_runs').insert({ id, started_at: started, finished_at: new Date(), window_from: from, window_to: to, report: JSON.stringify(result) });
+    return result;
   }
 
   private async reconcileChannel(trx: Knex.Transaction, runId: string, channel: PaymentChannel, from: Date, to: Date): Promise<{ report: ChannelReport; mismatches: (Mismatch & { new: boolean })[] }> {
