@@ -257,32 +257,31 @@ export class SaleStore {
     return { saleId: purchase.sale_id, userId: row.user_id, slot: row.slot, settled };
   }
 
-  /**
-   * Ends every active sale whose end (plus `graceMs`) has passed. Per sale, one transaction: FOR UPDATE
-   * waits for purchases in flight (they hold key-share locks) and keeps new ones out, then the live
-   * purchases are counted (a fresh snapshot) and the rest is owed back to inventory.
-   */
-  async settleEnded(now: Date, graceMs: number): Promise<Sale[]> {
-    const due = (await this.knex('flash_sales')
+  /** Active sales whose end (plus `graceMs`) has passed: the settler's to end (at most 100 per run). */
+  async endedSaleIds(now: Date, graceMs: number): Promise<string[]> {
+    return (await this.knex('flash_sales')
       .where({ status: 'active' })
       .where('ends_at', '<=', new Date(now.getTime() - graceMs))
       .limit(100)
       .pluck('id')) as string[];
-    const settled: Sale[] = [];
-    for (const id of due) {
-      const sale = await this.knex.transaction(async (trx) => {
-        const locked = (await trx('flash_sales').select('status').where({ id }).forUpdate().first()) as { status: SaleStatus } | undefined;
-        if (locked?.status !== 'active') return undefined;
-        const [{ n }] = (await trx('purchases').where({ sale_id: id }).whereNot({ status: 'failed' }).count({ n: '*' })) as [{ n: string }];
-        const [row] = await trx('flash_sales')
-          .where({ id })
-          .update({ status: 'settled', unsold_units: trx.raw('stock - ?', [Number(n)]), settled_at: trx.fn.now(), updated_at: trx.fn.now() })
-          .returning(SALE_COLUMNS);
-        return toSale(row as unknown as SaleRow);
-      });
-      if (sale) settled.push(sale);
-    }
-    return settled;
+  }
+
+  /**
+   * Ends one sale, in one transaction: FOR UPDATE waits for purchases in flight (they hold key-share
+   * locks) and keeps new ones out, then the live purchases are counted (a fresh snapshot) and the
+   * rest is owed back to inventory. Undefined if it is no longer active (another instance settled it).
+   */
+  async settle(id: string): Promise<Sale | undefined> {
+    return this.knex.transaction(async (trx) => {
+      const locked = (await trx('flash_sales').select('status').where({ id }).forUpdate().first()) as { status: SaleStatus } | undefined;
+      if (locked?.status !== 'active') return undefined;
+      const [{ n }] = (await trx('purchases').where({ sale_id: id }).whereNot({ status: 'failed' }).count({ n: '*' })) as [{ n: string }];
+      const [row] = await trx('flash_sales')
+        .where({ id })
+        .update({ status: 'settled', unsold_units: trx.raw('stock - ?', [Number(n)]), settled_at: trx.fn.now(), updated_at: trx.fn.now() })
+        .returning(SALE_COLUMNS);
+      return toSale(row as unknown as SaleRow);
+    });
   }
 
   /** Settled sales with units inventory has not confirmed taking back yet. */
