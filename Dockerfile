@@ -3,6 +3,8 @@ FROM node:20.20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+# patch-package (postinstall) applies patches/ to node_modules: kafkajs's idle 1 ms timer loop
+COPY patches/ patches/
 COPY sdk/package.json sdk/
 COPY collector/package.json collector/
 COPY alerting/package.json alerting/
