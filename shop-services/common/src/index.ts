@@ -14,7 +14,7 @@ export {
   isAppError,
   type ErrorDetail,
 } from './errors.js';
-export { currentTraceId } from './trace.js';
+export { currentTraceId, inJobSpan, recordFailure } from './trace.js';
 export { parse, issuesToDetails, type InputLocation } from './validation.js';
 export { errorMiddleware, normaliseBodyError } from './http/error-middleware.js';
 export { defineRoute, createRouter, routeMiddleware, type AnyRoute, type RouteSpec, type RouteInput, type RouteAuth, type HttpMethod } from './http/routes.js';

@@ -1,29 +1,11 @@
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { trace, type Attributes, type Span } from '@opentelemetry/api';
+import { inJobSpan as inSpan } from '@lantern/shop-common';
+
+export { recordFailure } from '@lantern/shop-common';
 
 const tracer = trace.getTracer('@lantern/shop-flash-sale');
 
-/**
- * Runs one background run's work in an INTERNAL span of its own, ended when the work ends; a throw
- * marks it ERROR (exception recorded) and is rethrown. The SDK traces SQL and Redis only under a
- * parent span, so this span is what makes the run's statements visible: callers open it after an
- * untraced check found work, so a poll that finds nothing leaves no trace.
- */
+/** A background run's work in an INTERNAL span of this service's tracer (see shop-common's inJobSpan). */
 export function inJobSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
-    try {
-      return await fn(span);
-    } catch (err) {
-      recordFailure(span, err);
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
-}
-
-/** Marks the run failed: also for a failure the run catches and leaves for its next time. */
-export function recordFailure(span: Span, err: unknown): void {
-  const message = err instanceof Error ? err.message : String(err);
-  span.recordException(err instanceof Error ? err : message);
-  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  return inSpan(tracer, name, attributes, fn);
 }

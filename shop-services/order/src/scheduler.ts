@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Logger } from '@lantern/shop-common';
+import { SpanKind, trace } from '@opentelemetry/api';
+import { recordFailure, type Logger } from '@lantern/shop-common';
 import type { Runner } from './db/orders-repo.js';
 import { jobsTotal } from './metrics.js';
 
@@ -227,7 +227,8 @@ export class Scheduler {
     } catch (err) {
       const delay = this.backoff(job.attempts);
       const message = err instanceof Error ? err.message : String(err);
-      trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message });
+      const span = trace.getActiveSpan();
+      if (span) recordFailure(span, err);
       logger.warn({ kind: job.kind, key: job.key, attempts: job.attempts, retryInMs: delay, err: message }, 'scheduled job failed; will retry');
       await knex('scheduled_jobs')
         .where(mine)
