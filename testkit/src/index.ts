@@ -8,3 +8,4 @@ export { startOtlpReceiver, type OtlpReceiver } from './otlp.js';
 export { fetchJson, type JsonRequest, type JsonResponse } from './http.js';
 export { startPrivateKafka, type PrivateKafka, type PrivateKafkaOptions } from './kafka-private.js';
 export { countStatements, type QueryEmitter } from './statements.js';
+export { runTracedFixture, childrenOf, sqlOf, type FixtureRun, type ReceivedSpan } from './traced-fixture.js';

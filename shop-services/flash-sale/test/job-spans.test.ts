@@ -1,9 +1,8 @@
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { freshSchema, infra, uniqueName } from '@lantern/testkit';
+import { childrenOf, freshSchema, infra, uniqueName, runTracedFixture, sqlOf, type FixtureRun, type ReceivedSpan } from '@lantern/testkit';
 import type { SettleReport } from '../src/settler.js';
 import { SECRET } from './helpers.js';
-import { childrenOf, runTracedFixture, sqlOf, type FixtureRun, type ReceivedSpan } from './traced-fixture.js';
 
 interface Result {
   ids: { ending: string; stuck: string; running: string };
@@ -21,7 +20,7 @@ test.before(() => {
     const schema = await freshSchema('flash_sale_spans');
     const prefix = `${uniqueName('fsspans')}:`;
     try {
-      const fixture = await runTracedFixture<Result>('./fixtures/jobs-app.ts', {
+      const fixture = await runTracedFixture<Result>(new URL('./fixtures/jobs-app.ts', import.meta.url), {
         DATABASE_URL: infra.databaseUrl,
         REDIS_URL: infra.redisUrl,
         KAFKA_BROKERS: infra.kafkaBrokers.join(','),

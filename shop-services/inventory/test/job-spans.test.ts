@@ -1,8 +1,7 @@
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { freshSchema, infra, uniqueName } from '@lantern/testkit';
+import { childrenOf, freshSchema, infra, uniqueName, runTracedFixture, sqlOf, type FixtureRun, type ReceivedSpan } from '@lantern/testkit';
 import { SECRET } from './helpers.js';
-import { childrenOf, runTracedFixture, sqlOf, type FixtureRun, type ReceivedSpan } from './traced-fixture.js';
 
 interface Result {
   idle: { swept: number; checked: number };
@@ -20,7 +19,7 @@ test.before(() => {
     const schema = await freshSchema('inventory_spans');
     const prefix = `${uniqueName('invspans')}:`;
     try {
-      const fixture = await runTracedFixture<Result>('./fixtures/jobs-app.ts', {
+      const fixture = await runTracedFixture<Result>(new URL('./fixtures/jobs-app.ts', import.meta.url), {
         DATABASE_URL: infra.databaseUrl,
         REDIS_URL: infra.redisUrl,
         DB_SCHEMA: schema.name,

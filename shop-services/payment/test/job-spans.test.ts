@@ -1,7 +1,6 @@
 import test from 'ava';
-import { freshSchema, infra } from '@lantern/testkit';
+import { childrenOf, freshSchema, infra, runTracedFixture, sqlOf, type FixtureRun, type ReceivedSpan } from '@lantern/testkit';
 import { CALLBACK_SECRET, SECRET } from './helpers.js';
-import { childrenOf, runTracedFixture, sqlOf, type FixtureRun, type ReceivedSpan } from './traced-fixture.js';
 
 interface Result {
   idleRecovery: { payments: number; refunds: number };
@@ -19,7 +18,7 @@ test.before(() => {
   run = (async () => {
     const schema = await freshSchema('payment_spans');
     try {
-      const fixture = await runTracedFixture<Result>('./fixtures/jobs-app.ts', {
+      const fixture = await runTracedFixture<Result>(new URL('./fixtures/jobs-app.ts', import.meta.url), {
         DATABASE_URL: infra.databaseUrl,
         DB_SCHEMA: schema.name,
         INTERNAL_AUTH_SECRET: SECRET,

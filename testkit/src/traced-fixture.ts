@@ -1,11 +1,9 @@
-// Runs a fixture in a child process started the way the service starts (SDK preloaded: the real
+// Runs a fixture in a child process started the way a service starts (the SDK preloaded: the real
 // tracer, and pg / ioredis spans only under a parent span), its spans sent to an OTLP receiver.
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { startOtlpReceiver, type OtlpReceiver } from '@lantern/testkit';
-
-const REGISTER = createRequire(import.meta.url).resolve('@lantern/sdk/register.mjs');
+import { startOtlpReceiver, type OtlpReceiver } from './otlp.js';
 
 export type ReceivedSpan = ReturnType<OtlpReceiver['spans']>[number];
 
@@ -16,13 +14,18 @@ export interface FixtureRun<T> {
   spans: ReceivedSpan[];
 }
 
-/** Forks `file` (relative to this folder) with `env`, waits for it to exit 0 and returns its spans. */
-export async function runTracedFixture<T>(file: string, env: Record<string, string>): Promise<FixtureRun<T>> {
+/**
+ * Forks the fixture at `file` (a file URL, e.g. `new URL('./fixtures/app.ts', import.meta.url)`) with
+ * `env` and the SDK preloaded, waits for it to exit 0 and returns what it sent and its spans.
+ */
+export async function runTracedFixture<T>(file: URL, env: Record<string, string>): Promise<FixtureRun<T>> {
+  // resolved from the fixture's package, which depends on the SDK (testkit does not)
+  const register = createRequire(file).resolve('@lantern/sdk/register.mjs');
   const receiver = await startOtlpReceiver();
   try {
-    const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
-      execArgv: ['--import', 'tsx', '--import', REGISTER],
-      env: { ...process.env, OTEL_SERVICE_NAME: 'job-spans-fixture', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, LOG_LEVEL: 'warn', ...env },
+    const child = fork(fileURLToPath(file), [], {
+      execArgv: ['--import', 'tsx', '--import', register],
+      env: { ...process.env, OTEL_SERVICE_NAME: 'traced-fixture', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     let stderr = '';
@@ -32,7 +35,7 @@ export async function runTracedFixture<T>(file: string, env: Record<string, stri
     const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     clearTimeout(timer);
-    if (code !== 0 || result === undefined) throw new Error(`fixture ${file} exited with ${code}: ${stderr}`);
+    if (code !== 0 || result === undefined) throw new Error(`fixture ${file.pathname} exited with ${code}: ${stderr}`);
     return { result, spans: receiver.spans() };
   } finally {
     await receiver.close();
