@@ -129,9 +129,10 @@ export async function startPrivateKafka(opts: PrivateKafkaOptions = {}): Promise
   const [port, controllerPort] = [await freePort(), await freePort()];
   writeFileSync(propsFile, brokerConfig(port, controllerPort, logDir));
 
-  // KRaft storage format; a cluster id is 16 random bytes in URL-safe base64
+  // KRaft storage format; a cluster id is 16 random bytes in URL-safe base64. Passed as `--cluster-id=…`:
+  // one in 32 ids starts with '-', which the tool's argument parser would take for an option.
   const clusterId = randomBytes(16).toString('base64url');
-  await run('java', [...javaArgs(libs, '128m'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile], logFile);
+  await run('java', [...javaArgs(libs, '128m'), 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propsFile], logFile);
 
   const brokers = [`127.0.0.1:${port}`];
   const client = new Kafka({ clientId: 'lantern-testkit-private', brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
