@@ -453,7 +453,7 @@ async function phase2(): Promise<Record<string, number>> {
   const applicationName = `${run}_engine`.slice(0, 63);
   const databaseUrl = new URL(infra.databaseUrl);
   databaseUrl.searchParams.set('application_name', applicationName);
-  const engine = await spawnPrintingUrl([...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--import', 'tsx', join(root, 'alerting/src/main.ts')], {
+  const engine = await spawnPrintingUrl([...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--import', 'tsx/esm', join(root, 'alerting/src/main.ts')], {
     LANTERN_ALERTING_PRINT_URL: '1',
     DATABASE_URL: databaseUrl.toString(),
     ALERTING_DB_SCHEMA: schema.name,

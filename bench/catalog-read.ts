@@ -68,7 +68,7 @@ function startChild(script: string, env: Record<string, string>): ChildProcess {
   const profDir = process.env.BENCH_CPU_PROF;
   const child = fork(join(root, script), [], {
     // BENCH_CPU_PROF=dir writes a V8 CPU profile of each service process there when it exits
-    execArgv: ['--import', 'tsx', '--import', '@lantern/sdk/register', ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
+    execArgv: ['--import', 'tsx/esm', '--import', '@lantern/sdk/register', ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
     stdio: ['ignore', logDir ? 'pipe' : 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, OTEL_TRACES_SAMPLER: 'always_on', LOG_LEVEL: 'info', LOKI_URL: '', NODE_ENV: 'production', ...env },
   });
@@ -178,7 +178,7 @@ async function search(mode: Mode, url: string, ids: string[], fractions: number[
 async function floor(rate?: number): Promise<{ proxyRps: number; upstreamRps: number; cpuUsPerRead?: number; cpu?: Record<string, number> }> {
   const startFloor = (env: Record<string, string>) =>
     new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
-      const child = fork(join(here, 'fixtures/floor-proxy.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...env } });
+      const child = fork(join(here, 'fixtures/floor-proxy.ts'), [], { execArgv: ['--import', 'tsx/esm'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...env } });
       child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${(m as { port: number }).port}` }));
       child.once('exit', (code) => reject(new Error(`floor ${env.FLOOR_ROLE} exited with ${code}`)));
     });

@@ -79,7 +79,7 @@ async function freePort(): Promise<number> {
 function startService(name: Service, env: Record<string, string>): ChildProcess {
   const logDir = process.env.BENCH_LOG_DIR;
   const child = fork(join(root, `shop-services/${name}/src/main.ts`), [], {
-    execArgv: ['--import', 'tsx', '--import', '@lantern/sdk/register', ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name)}`] : [])],
+    execArgv: ['--import', 'tsx/esm', '--import', '@lantern/sdk/register', ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name)}`] : [])],
     stdio: ['ignore', logDir ? 'pipe' : 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, OTEL_SERVICE_NAME: name, OTEL_TRACES_SAMPLER: 'always_on', LOG_LEVEL: 'info', LOKI_URL: '', NODE_ENV: 'production', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
   });
@@ -159,7 +159,7 @@ interface LoadProcess {
 }
 
 async function startLoadProcess(): Promise<LoadProcess> {
-  const child = fork(join(here, 'fixtures/checkout-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(here, 'fixtures/checkout-load.ts'), [], { execArgv: ['--import', 'tsx/esm'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`load process exited with ${code}`)));
@@ -473,7 +473,7 @@ const floorRate = chosen?.rate ?? RATES[0]!;
 {
   const startFloor = (env: Record<string, string>) =>
     new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
-      const child = fork(join(here, 'fixtures/floor-proxy.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...env } });
+      const child = fork(join(here, 'fixtures/floor-proxy.ts'), [], { execArgv: ['--import', 'tsx/esm'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...env } });
       child.once('message', (m) => resolve({ child, url: `http://127.0.0.1:${(m as { port: number }).port}` }));
       child.once('exit', (code) => reject(new Error(`floor ${env.FLOOR_ROLE} exited with ${code}`)));
     });

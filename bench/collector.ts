@@ -146,7 +146,7 @@ async function startCollector(sinkUrl: string, limitMib: number, run: string): P
   const file = join(dir, 'collector.yaml');
   writeFileSync(file, collectorConfig(sinkUrl, dir, limitMib));
   // BENCH_ENDPOINTS=1 makes main.ts print its listening URLs as one JSON line on stdout
-  const child = spawn(process.execPath, [...profileFlags(run), '--import', 'tsx', join(root, 'collector/src/main.ts'), '--config', file], {
+  const child = spawn(process.execPath, [...profileFlags(run), '--import', 'tsx/esm', join(root, 'collector/src/main.ts'), '--config', file], {
     env: { ...process.env, LANTERN_COLLECTOR_PRINT_ENDPOINTS: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

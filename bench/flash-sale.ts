@@ -252,7 +252,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 function forkWithPort(script: string, env: Record<string, string>, sdk: boolean): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const child = fork(script, [], {
-      execArgv: ['--import', 'tsx', ...(sdk ? ['--import', '@lantern/sdk/register'] : [])],
+      execArgv: ['--import', 'tsx/esm', ...(sdk ? ['--import', '@lantern/sdk/register'] : [])],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { ...process.env, ...env },
     });
@@ -336,7 +336,7 @@ async function main(): Promise<void> {
   try {
     service = fork(join(root, 'shop-services/flash-sale/src/main.ts'), [], {
       // BENCH_CPU_PROF_DIR=dir writes a V8 CPU profile of the service (where its time goes)
-      execArgv: ['--import', 'tsx', '--import', '@lantern/sdk/register', ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [])],
+      execArgv: ['--import', 'tsx/esm', '--import', '@lantern/sdk/register', ...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [])],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: {
         ...process.env,

@@ -44,7 +44,7 @@ const PRELOAD: Record<Mode, string[]> = {
 async function startApp(mode: Mode, otlpUrl: string, extraEnv: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   const profDir = process.env.BENCH_CPU_PROF;
   const child = fork(join(here, 'fixtures/koa-app.ts'), [], {
-    execArgv: ['--import', 'tsx', ...PRELOAD[mode], ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
+    execArgv: ['--import', 'tsx/esm', ...PRELOAD[mode], ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: {
       ...process.env,

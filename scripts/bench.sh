@@ -10,4 +10,4 @@ fi
 shift
 bash scripts/setup.sh
 bash infra/infra.sh up >/dev/null
-exec node --import tsx "bench/$name.ts" "$@"
+exec node --import tsx/esm "bench/$name.ts" "$@"

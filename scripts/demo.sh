@@ -93,7 +93,7 @@ export RECO_STATIC_PRODUCTS=acf3aa20-f6ac-5f29-99f1-265ce8cc6003,0a3b72b0-7d61-5
 stop_services   # a re-run restarts the shop (and the collector) with the current code
 stop_collector
 # exec: the pid written is the collector's own
-( exec node --expose-gc --import tsx collector/src/main.ts --config collector/config/local.yaml ) >"$LOGS/collector.log" 2>&1 </dev/null &
+( exec node --expose-gc --import tsx/esm collector/src/main.ts --config collector/config/local.yaml ) >"$LOGS/collector.log" 2>&1 </dev/null &
 echo $! >"$RUN/collector.pid"
 echo "demo: starting the collector (OTLP :4318, Loki push :3100, traces :16686; log $LOGS/collector.log)"
 for _ in $(seq 1 120); do
@@ -114,7 +114,7 @@ if [[ -n "${SLACK_WEBHOOK_URL:-}" ]]; then
   ( umask 077; node -e 'const fs=require("fs");process.stdout.write(fs.readFileSync(process.argv[1],"utf8").replace(/http:\/\/127\.0\.0\.1:9093\/local\/slack\/[a-z-]+/g,()=>process.env.SLACK_WEBHOOK_URL))' alerting/config/local.yml >"$AM_CONFIG" )
 fi
 ( ALERTMANAGER_CONFIG=$AM_CONFIG ALERTING_LOCAL_SLACK=true ALERTING_DB_SCHEMA=alerting_demo \
-    exec node --import tsx alerting/src/main.ts ) >"$LOGS/alerting.log" 2>&1 </dev/null &
+    exec node --import tsx/esm alerting/src/main.ts ) >"$LOGS/alerting.log" 2>&1 </dev/null &
 echo $! >"$RUN/alerting.pid"
 echo "demo: starting the alert engine on :9093 (log $LOGS/alerting.log)"
 for _ in $(seq 1 120); do
@@ -123,14 +123,14 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 stop_pid mailbox
-( exec node --import tsx scripts/mailbox.ts ) >"$LOGS/mailbox.log" 2>&1 </dev/null &
+( exec node --import tsx/esm scripts/mailbox.ts ) >"$LOGS/mailbox.log" 2>&1 </dev/null &
 echo $! >"$RUN/mailbox.pid"
 echo "demo: starting the mailbox (SMTP :1025; messages in $MAILBOX_DIR)"
 for entry in "${SERVICES[@]}"; do
   name=${entry%%:*}; port=${entry##*:}
   # exec: the pid written is the service's own, and no shell keeps this script's stdout open
   ( cd "shop-services/$name" && OTEL_SERVICE_NAME=$name PORT=$port \
-      exec node --import tsx --import @lantern/sdk/register src/main.ts ) >"$LOGS/shop-$name.log" 2>&1 </dev/null &
+      exec node --import tsx/esm --import @lantern/sdk/register src/main.ts ) >"$LOGS/shop-$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/shop-$name.pid"
   printf '[{"targets":["127.0.0.1:%s"],"labels":{"service":"%s"}}]' "$port" "$name" >"$TARGETS/shop-$name.json"
   echo "demo: starting $name on :$port (log $LOGS/shop-$name.log)"
@@ -142,7 +142,7 @@ for entry in "${SERVICES[@]}"; do
   curl -fsS -m 2 "http://127.0.0.1:$port/readyz" >/dev/null || { echo "demo: $name not ready; see $LOGS/shop-$name.log" >&2; exit 1; }
 done
 
-node --import tsx scripts/demo-journey.ts
+node --import tsx/esm scripts/demo-journey.ts
 cat <<EOM
 
 The shop is running: gateway http://127.0.0.1:8080 (OpenAPI at /api/docs), Prometheus http://127.0.0.1:9090.

@@ -1,6 +1,6 @@
 // The demo's mail catcher: an SMTP server on loopback that keeps every message the shop sends as an .eml
 // file, so order confirmations and receipts can be read without a real mail provider.
-//   node --import tsx scripts/mailbox.ts    (MAILBOX_PORT, default 1025; MAILBOX_DIR, default $LANTERN_HOME/mail)
+//   node --import tsx/esm scripts/mailbox.ts    (MAILBOX_PORT, default 1025; MAILBOX_DIR, default $LANTERN_HOME/mail)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';

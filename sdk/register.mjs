@@ -1,4 +1,4 @@
-// Preload for ESM services: node --import tsx --import @lantern/sdk/register src/main.ts
+// Preload for ESM services: node --import tsx/esm --import @lantern/sdk/register src/main.ts
 // Order matters: the import-in-the-middle hook must be registered BEFORE the SDK (and so the
 // instrumentations) load, and before the app imports koa/pg/ioredis/kafkajs. `--import hook.mjs`
 // alone is a silent no-op, hence module.register here.
@@ -12,7 +12,7 @@ if (isMainThread) {
     globalThis[flag] = true;
     register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   }
-  // the SDK is TypeScript source: tsx must be loaded first (--import tsx)
+  // the SDK is TypeScript source: tsx must be loaded first (--import tsx/esm)
   const { start } = await import('./src/start.ts');
   try {
     await start();

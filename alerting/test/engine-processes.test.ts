@@ -1,4 +1,4 @@
-// The engine as real processes (node --import tsx src/main.ts, configured by environment) sharing one
+// The engine as real processes (node --import tsx/esm src/main.ts, configured by environment) sharing one
 // Postgres schema: a failover between two replicas after SIGKILL of the leader, and a SIGTERM restart in
 // the middle of a group's life. The Slack stand-in counts messages: none lost, none duplicated.
 import test from 'ava';

@@ -22,7 +22,7 @@ async function freePort(): Promise<number> {
 }
 
 function run(config: string): { child: ChildProcess; endpoints: Promise<Record<string, string>>; exited: Promise<{ code: number | null; stderr: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--config', config], {
+  const child = spawn(process.execPath, ['--import', 'tsx/esm', MAIN, '--config', config], {
     env: { ...process.env, LANTERN_COLLECTOR_PRINT_ENDPOINTS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

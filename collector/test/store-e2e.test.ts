@@ -71,7 +71,7 @@ test('Lantern SDK in a Koa service (preloaded register) → otlp receiver → st
   const { c, otlp, query } = await collector('se-sdk');
   t.teardown(() => c.shutdown());
   const app = fork(fileURLToPath(new URL('./fixtures/store-koa-app.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', '--import', '@lantern/sdk/register'],
+    execArgv: ['--import', 'tsx/esm', '--import', '@lantern/sdk/register'],
     env: { ...process.env, OTEL_SERVICE_NAME: 'shop-checkout', OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_BSP_SCHEDULE_DELAY: '100', LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

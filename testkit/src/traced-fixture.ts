@@ -24,7 +24,7 @@ export async function runTracedFixture<T>(file: URL, env: Record<string, string>
   const receiver = await startOtlpReceiver();
   try {
     const child = fork(fileURLToPath(file), [], {
-      execArgv: ['--import', 'tsx', '--import', register],
+      execArgv: ['--import', 'tsx/esm', '--import', register],
       env: { ...process.env, OTEL_SERVICE_NAME: 'traced-fixture', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });

@@ -200,9 +200,9 @@ export interface EngineProcess {
   exited: Promise<number | NodeJS.Signals | null>;
 }
 
-/** Starts `node --import tsx main.ts` with env; resolves once it printed its URL (LANTERN_ALERTING_PRINT_URL=1). */
+/** Starts `node --import tsx/esm main.ts` with env; resolves once it printed its URL (LANTERN_ALERTING_PRINT_URL=1). */
 export async function spawnEngine(env: Record<string, string>): Promise<EngineProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, ['--import', 'tsx/esm', MAIN], {
     env: { ...process.env, LANTERN_ALERTING_PRINT_URL: '1', LOG_LEVEL: 'info', ALERTING_LOGS_KIND: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

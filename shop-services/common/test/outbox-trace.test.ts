@@ -15,7 +15,7 @@ test('with the SDK: request span → relay producer span → consumer span → h
   await createTopics([topic], 1);
 
   const child = fork(fileURLToPath(new URL('./fixtures/outbox-trace-app.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', '--import', REGISTER],
+    execArgv: ['--import', 'tsx/esm', '--import', REGISTER],
     env: {
       ...process.env,
       OTEL_SERVICE_NAME: 'outbox-trace-fixture',

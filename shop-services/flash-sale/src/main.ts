@@ -1,4 +1,4 @@
-// Entry point: node --import tsx --import @lantern/sdk/register src/main.ts
+// Entry point: node --import tsx/esm --import @lantern/sdk/register src/main.ts
 import { Kafka, logLevel } from 'kafkajs';
 import { getTelemetry, instrumentKafka } from '@lantern/sdk';
 import { ensureTopics, runService } from '@lantern/shop-common';

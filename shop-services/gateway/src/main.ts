@@ -1,4 +1,4 @@
-// Entry point: node --import tsx --import @lantern/sdk/register src/main.ts
+// Entry point: node --import tsx/esm --import @lantern/sdk/register src/main.ts
 import { Redis } from 'ioredis';
 import { getTelemetry } from '@lantern/sdk';
 import { runService } from '@lantern/shop-common';

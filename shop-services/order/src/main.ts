@@ -1,4 +1,4 @@
-// Entry point: node --import tsx --import @lantern/sdk/register src/main.ts
+// Entry point: node --import tsx/esm --import @lantern/sdk/register src/main.ts
 // The preload starts telemetry before koa/pg/kafkajs load, so they are instrumented.
 import { Kafka, logLevel } from 'kafkajs';
 import { getTelemetry, instrumentKafka } from '@lantern/sdk';

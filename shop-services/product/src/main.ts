@@ -3,7 +3,7 @@ import { runService } from '@lantern/shop-common';
 import { loadProductConfig } from './config.js';
 import { createProductService } from './service.js';
 
-// started with `node --import tsx --import @lantern/sdk/register src/main.ts`: telemetry is already running
+// started with `node --import tsx/esm --import @lantern/sdk/register src/main.ts`: telemetry is already running
 const telemetry = await start(); // already started by the preload; start() returns that instance
 const config = loadProductConfig();
 const product = createProductService({ config, telemetry });

@@ -58,7 +58,7 @@ export async function startService(name: string, env: Record<string, string>, op
   const port = opts.port ?? (await freePort());
   const logFile = join(logDir, `${name}.log`);
   const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@lantern/sdk/register', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx/esm', '--import', '@lantern/sdk/register', 'src/main.ts'], {
     cwd: join(repoRoot, 'shop-services', name),
     env: { ...process.env, OTEL_SERVICE_NAME: name, PORT: String(port), HOST: '127.0.0.1', LOKI_URL: '', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -35,7 +35,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 export async function startOrderProcess(env: Record<string, string>): Promise<OrderProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', '@lantern/sdk/register', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx/esm', '--import', '@lantern/sdk/register', 'src/main.ts'], {
     cwd: packageDir,
     env: { ...process.env, OTEL_SERVICE_NAME: 'order', OTEL_TRACES_EXPORTER: 'none', LOKI_URL: '', LOG_LEVEL: 'warn', KAFKAJS_NO_PARTITIONER_WARNING: '1', PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
