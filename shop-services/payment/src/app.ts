@@ -85,13 +85,14 @@ export function createPaymentService({ telemetry, config, random }: PaymentServi
     windowMaxCalls: config.ROUTING_WINDOW_MAX_CALLS,
     latencyPenaltyPerSecond: config.ROUTING_LATENCY_PENALTY_PER_SECOND,
     channelTimeoutMs: config.CHANNEL_TIMEOUT_MS,
+    lookupTimeoutMs: config.CHANNEL_LOOKUP_TIMEOUT_MS,
     breaker: { failureThreshold: config.BREAKER_FAILURE_THRESHOLD, halfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_MS },
     logger,
   });
   const paymentStaleMs = config.PAYMENT_DEADLINE_MS + config.RECOVERY_MARGIN_MS;
   const payments = new PaymentService({ knex, router, events, logger, deadlineMs: config.PAYMENT_DEADLINE_MS, staleMs: paymentStaleMs, recover: (id) => recovery.recoverPayment(id) });
   const refunds = new RefundService({ knex, router, events, logger, channelTimeoutMs: config.CHANNEL_TIMEOUT_MS });
-  const recovery = new StaleRecovery({ knex, router, events, refunds, logger, paymentStaleMs, refundStaleMs: config.CHANNEL_TIMEOUT_MS + config.RECOVERY_MARGIN_MS });
+  const recovery = new StaleRecovery({ knex, router, events, refunds, logger, paymentStaleMs, refundStaleMs: config.CHANNEL_TIMEOUT_MS + config.RECOVERY_MARGIN_MS, lookupTimeoutMs: config.CHANNEL_LOOKUP_TIMEOUT_MS });
   const callbacks = new CallbackHandler({ knex, events, logger });
   const reconciler = new Reconciler({ knex, schema: config.DB_SCHEMA, router, events, logger, windowMs: config.RECONCILIATION_WINDOW_MS, graceMs: config.RECONCILIATION_GRACE_MS });
   const routes = createPaymentRoutes({

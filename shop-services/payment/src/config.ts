@@ -29,8 +29,10 @@ function channelKeys(name: 'CARD' | 'WALLET' | 'BANK', latencyMs: number) {
     [`CHANNEL_${name}_JITTER_MS`]: int(0, Math.round(latencyMs / 4)),
     [`CHANNEL_${name}_FAILURE_RATE`]: rate(0),
     [`CHANNEL_${name}_DECLINE_RATE`]: rate(0),
-  } as Record<`CHANNEL_${typeof name}_${'LATENCY_MS' | 'JITTER_MS'}`, ReturnType<typeof int>> &
-    Record<`CHANNEL_${typeof name}_${'FAILURE_RATE' | 'DECLINE_RATE'}`, ReturnType<typeof rate>>;
+    [`CHANNEL_${name}_LATE_ANSWER_MS`]: int(0, 0),
+    [`CHANNEL_${name}_LOOKUP_FAILURE_RATE`]: rate(0),
+  } as Record<`CHANNEL_${typeof name}_${'LATENCY_MS' | 'JITTER_MS' | 'LATE_ANSWER_MS'}`, ReturnType<typeof int>> &
+    Record<`CHANNEL_${typeof name}_${'FAILURE_RATE' | 'DECLINE_RATE' | 'LOOKUP_FAILURE_RATE'}`, ReturnType<typeof rate>>;
 }
 
 export const paymentConfigSchema = commonConfigSchema
@@ -49,6 +51,11 @@ export const paymentConfigSchema = commonConfigSchema
     PAYMENT_DEADLINE_MS: int(50, 4_000),
     /** One call to one channel. */
     CHANNEL_TIMEOUT_MS: int(10, 1_500),
+    /**
+     * One lookup of an unanswered attempt's reference at its channel (before failing over). Not cut
+     * by the deadline, since it decides whether money moved: deadline + this stays below the caller's timeout.
+     */
+    CHANNEL_LOOKUP_TIMEOUT_MS: int(10, 500),
     /** Sliding window of the routing statistics. */
     ROUTING_WINDOW_MS: int(1_000, 60_000),
     /** At most this many recent calls per channel are kept in the window. */
@@ -95,6 +102,14 @@ export interface ChannelSimulation {
   jitterMs: number;
   failureRate: number;
   declineRate: number;
+  /**
+   * "Charges but answers late": 0 = a call our client gives up on is dropped by the provider too
+   * (nothing recorded). Above 0, the provider finishes every charge it received whether or not our
+   * client still waits (as a real provider's server does), and its answer comes this much later.
+   */
+  lateAnswerMs: number;
+  /** Probability that a lookup of a reference fails (throws), independent of the charge failure rate. */
+  lookupFailureRate: number;
 }
 
 /** The simulation settings of one channel, from the CHANNEL_<NAME>_* keys. */
@@ -105,6 +120,8 @@ export function channelSimulation(config: PaymentConfig, channel: PaymentChannel
     jitterMs: config[`CHANNEL_${key}_JITTER_MS`],
     failureRate: config[`CHANNEL_${key}_FAILURE_RATE`],
     declineRate: config[`CHANNEL_${key}_DECLINE_RATE`],
+    lateAnswerMs: config[`CHANNEL_${key}_LATE_ANSWER_MS`],
+    lookupFailureRate: config[`CHANNEL_${key}_LOOKUP_FAILURE_RATE`],
   };
 }
 

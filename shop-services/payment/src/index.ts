@@ -19,6 +19,7 @@ export {
   type PaymentChannelAdapter,
   type ChargeRequest,
   type ChargeResult,
+  type LookupRequest,
   type RefundRequest,
   type RefundResult,
   type ChannelTransaction,

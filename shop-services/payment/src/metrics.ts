@@ -30,6 +30,18 @@ export const failoversTotal = getOrCreateCounter({
   labelNames: ['channel'] as const,
 });
 
+/**
+ * Lookups of an unanswered attempt's reference at its channel, before failing over: outcome
+ * succeeded | pending | declined (the channel had answered after all: no failover), none (no record,
+ * and the channel will never charge it now: failover) or error (the lookup failed: the payment is
+ * left undecided for recovery, no failover).
+ */
+export const failoverLookupsTotal = getOrCreateCounter({
+  name: 'payment_failover_lookups_total',
+  help: 'Lookups of an unanswered charge at its channel before failing over, by channel and outcome (succeeded, pending, declined, none, error)',
+  labelNames: ['channel', 'outcome'] as const,
+});
+
 export const refundsTotal = getOrCreateCounter({
   name: 'payment_refunds_total',
   help: 'Refunds by channel and outcome (succeeded, rejected, failed)',

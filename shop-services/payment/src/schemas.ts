@@ -42,6 +42,8 @@ export const simulationBody = z
     jitterMs: z.number().int().min(0).max(60_000).optional(),
     failureRate: z.number().min(0).max(1).optional(),
     declineRate: z.number().min(0).max(1).optional(),
+    lateAnswerMs: z.number().int().min(0).max(60_000).optional(),
+    lookupFailureRate: z.number().min(0).max(1).optional(),
   })
   .refine((b) => (b.failureRate ?? 0) + (b.declineRate ?? 0) <= 1, { message: 'failureRate + declineRate must not exceed 1', path: ['declineRate'] });
 
@@ -99,6 +101,8 @@ export const channelStatusSchema = z.object({
     jitterMs: z.number(),
     failureRate: z.number(),
     declineRate: z.number(),
+    lateAnswerMs: z.number(),
+    lookupFailureRate: z.number(),
     async: z.boolean(),
     settleDelayMs: z.number().optional(),
   }),

@@ -27,6 +27,7 @@ const TEST_ENV: Record<string, string> = {
   CHANNEL_BANK_SETTLE_DELAY_MS: '50',
   // generous: on a loaded CI machine a healthy channel's call (a provider-ledger insert) must not time out
   CHANNEL_TIMEOUT_MS: '5000',
+  CHANNEL_LOOKUP_TIMEOUT_MS: '5000',
   PAYMENT_DEADLINE_MS: '15000',
   RECONCILIATION_INTERVAL_MS: '0',
   RECONCILIATION_GRACE_MS: '0',

@@ -64,6 +64,8 @@ test('a charge the channel made while our call failed is a status mismatch; a lo
   const failedOver = await s.pay({});
   t.is(failedOver.body.channel, 'bank');
   const [cardAttempt] = await s.rows<{ id: string }>('payment_attempts', { channel: 'card' });
+  // (the simulated card keeps that promise: its lookup closed the reference; a provider breaking it is injected)
+  await knex('sim_provider_transactions').where({ channel: 'card', reference: cardAttempt!.id, status: 'voided' }).delete();
   await knex('sim_provider_transactions').insert({ channel: 'card', reference: cardAttempt!.id, provider_ref: 'card_late', kind: 'charge', amount_cents: 1999, currency: 'USD', status: 'succeeded' });
   // the bank settled the pending charge but its callback never arrived
   await knex('sim_provider_transactions').where({ channel: 'bank' }).update({ status: 'succeeded' });

@@ -17,8 +17,9 @@ test('an erroring channel fails over to the next, and later payments go to the h
   for (let i = 0; i < 5; i++) t.like((await s.pay({})).body, { status: 'succeeded', channel: 'wallet' });
   t.is((await attempts(s, 'card')).length, 1, 'card was not tried again while its window shows errors');
   t.is((await attempts(s, 'wallet')).length, 6);
-  // the provider's books: nothing at card, every charge at wallet
-  t.is((await s.rows('sim_provider_transactions', { channel: 'card' })).length, 0);
+  // the provider's books: nothing at card (only the reference its lookup closed), every charge at wallet
+  t.deepEqual((await s.rows<{ status: string }>('sim_provider_transactions', { channel: 'card' })).map((r) => r.status), ['voided']);
+  t.is((await s.svc.channels.get('card')!.listTransactions(new Date(0))).length, 0);
   t.is((await s.rows('sim_provider_transactions', { channel: 'wallet' })).length, 6);
 });
 

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { Logger, PaymentChannel } from '@lantern/shop-common';
 import type { ChannelSimulation } from '../config.js';
 import type { CallbackDelivery } from './callback-delivery.js';
-import { ChannelError, type ChannelTransaction, type ChargeRequest, type ChargeResult, type PaymentChannelAdapter, type RefundRequest, type RefundResult } from './types.js';
+import { ChannelError, type ChannelTransaction, type ChargeRequest, type ChargeResult, type LookupRequest, type PaymentChannelAdapter, type RefundRequest, type RefundResult } from './types.js';
 
 const TABLE = 'sim_provider_transactions';
 
@@ -15,7 +15,8 @@ interface ProviderRow {
   kind: 'charge' | 'refund';
   amount_cents: number;
   currency: string;
-  status: 'succeeded' | 'declined' | 'pending';
+  /** `voided`: no charge; a lookup found none and closed the reference (see lookup()). */
+  status: 'succeeded' | 'declined' | 'pending' | 'voided';
   reason: string | null;
   original_ref: string | null;
   created_at: Date;
@@ -75,17 +76,45 @@ export class SimulatedChannel implements PaymentChannelAdapter {
 
   async charge(req: ChargeRequest): Promise<ChargeResult> {
     this.chargeCalls++;
-    await this.latency(req.signal);
+    const { lateAnswerMs } = this.simulation;
+    // "charges but answers late": the provider's server carries on when our client hangs up, so our
+    // abort reaches neither its latency nor its record (only closing the simulation stops it)
+    const provider = lateAnswerMs > 0 ? this.closing.signal : req.signal;
+    await this.latency(provider);
     const roll = this.random();
     const { failureRate, declineRate } = this.simulation;
     if (roll < failureRate) throw new ChannelError(this.name, `${this.name} provider unavailable (simulated 503)`);
-    req.signal.throwIfAborted();
+    provider.throwIfAborted();
     const declined = roll < failureRate + declineRate;
     const status = this.opts.async ? 'pending' : declined ? 'declined' : 'succeeded';
     // a reference seen before returns its first answer (record() keeps the first row)
     const { row, created } = await this.record({ reference: req.reference, kind: 'charge', amountCents: req.amountCents, currency: req.currency, status, reason: declined && !this.opts.async ? 'declined by issuer' : null });
+    // a lookup found no charge by this reference before this one got here: never charge it now
+    if (row.status === 'voided') throw new ChannelError(this.name, `${this.name}: reference ${req.reference} was closed by a lookup; not charged`);
     if (created && row.status === 'pending' && this.opts.async) this.scheduleSettlement(row, this.opts.async);
+    if (lateAnswerMs > 0) await sleep(lateAnswerMs, undefined, { signal: req.signal });
     return resultOf(row);
+  }
+
+  /**
+   * The charge by `reference` in these books, or undefined after closing the reference.
+   *
+   * Why closing: a charge may still be on its way to the books when we ask (our client gave up, the
+   * provider carries on; see lateAnswerMs), and "no record" must stay true once answered, or a
+   * failover could charge twice. Checking our client's abort signal before the charge's insert would
+   * not do: the insert is already in flight when the signal fires, and the signal does not exist
+   * across processes. So the lookup itself inserts a `voided` row under the same primary key
+   * (channel, reference) that keeps a reference from being charged twice, in one statement: Postgres
+   * orders the two inserts, and whichever comes second finds the other's row. A lookup that comes
+   * first closes the reference (the charge then finds `voided` and records nothing); a charge that
+   * comes first is the lookup's answer. Lookups skip the simulated latency (a read of the books);
+   * their failures have their own rate, lookupFailureRate.
+   */
+  async lookup(req: LookupRequest): Promise<ChargeResult | undefined> {
+    if (this.simulation.lookupFailureRate > 0 && this.random() < this.simulation.lookupFailureRate) throw new ChannelError(this.name, `${this.name} lookup unavailable (simulated 503)`);
+    req.signal.throwIfAborted();
+    const row = await this.closeOrFind(req.reference);
+    return row.status === 'voided' ? undefined : resultOf(row);
   }
 
   async refund(req: RefundRequest): Promise<RefundResult> {
@@ -104,7 +133,8 @@ export class SimulatedChannel implements PaymentChannelAdapter {
   }
 
   async listTransactions(since: Date): Promise<ChannelTransaction[]> {
-    const rows = await this.knex<ProviderRow>(TABLE).where({ channel: this.name }).andWhere('created_at', '>=', since).orderBy('created_at');
+    // a voided reference is a promise not to charge it, not a transaction
+    const rows = (await this.knex<ProviderRow>(TABLE).where({ channel: this.name }).andWhere('created_at', '>=', since).andWhereNot({ status: 'voided' }).orderBy('created_at')) as (ProviderRow & { status: ChannelTransaction['status'] })[];
     return rows.map((r) => ({
       reference: r.reference,
       channelRef: r.provider_ref,
@@ -137,6 +167,24 @@ export class SimulatedChannel implements PaymentChannelAdapter {
 
   private async find(reference: string): Promise<ProviderRow | undefined> {
     return this.knex<ProviderRow>(TABLE).where({ channel: this.name, reference }).first();
+  }
+
+  /**
+   * One statement: a `voided` row for the reference unless it has a row, then that row. The SELECT
+   * sees the statement's snapshot, so a charge committed by another connection while the INSERT
+   * waited on it is not in it (no row comes back): read again then.
+   */
+  private async closeOrFind(reference: string): Promise<ProviderRow> {
+    const { rows } = (await this.knex.raw(
+      `WITH closed AS (
+         INSERT INTO ?? (channel, reference, provider_ref, kind, amount_cents, currency, status, reason)
+         VALUES (?, ?, ?, 'charge', 0, 'XXX', 'voided', 'looked up without a charge; closed to later charges')
+         ON CONFLICT (channel, reference) DO NOTHING RETURNING *
+       )
+       SELECT * FROM closed UNION ALL SELECT * FROM ?? WHERE channel = ? AND reference = ?`,
+      [TABLE, this.name, reference, `${this.name}_void_${randomUUID().replaceAll('-', '')}`, TABLE, this.name, reference],
+    )) as { rows: ProviderRow[] };
+    return rows[0] ?? (await this.find(reference))!;
   }
 
   private async record(r: { reference: string; kind: 'charge' | 'refund'; amountCents: number; currency: string; status: ProviderRow['status']; reason: string | null; originalRef?: string }): Promise<{ row: ProviderRow; created: boolean }> {
@@ -195,5 +243,6 @@ export class SimulatedChannel implements PaymentChannelAdapter {
 
 function resultOf(row: ProviderRow): ChargeResult {
   if (row.status === 'declined') return { status: 'declined', channelRef: row.provider_ref, reason: row.reason ?? 'declined' };
+  if (row.status === 'voided') throw new Error(`reference ${row.reference} was voided: it has no charge result`);
   return { status: row.status, channelRef: row.provider_ref };
 }

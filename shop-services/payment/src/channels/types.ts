@@ -19,6 +19,12 @@ export type ChargeResult =
   | { status: 'pending'; channelRef: string }
   | { status: 'declined'; channelRef: string; reason: string };
 
+export interface LookupRequest {
+  /** The reference of a charge call that ended without an answer. */
+  reference: string;
+  signal: AbortSignal;
+}
+
 export interface RefundRequest {
   /** Our refund id. */
   reference: string;
@@ -47,6 +53,14 @@ export interface ChannelTransaction {
 export interface PaymentChannelAdapter {
   readonly name: PaymentChannel;
   charge(req: ChargeRequest): Promise<ChargeResult>;
+  /**
+   * The channel's answer to a charge whose call ended without one (timeout, dropped connection), from
+   * its own records ("retrieve by idempotency key"): what it charged (or declined) by `reference`, or
+   * undefined when it holds no charge by it. Undefined is a promise as well as an answer: from then on
+   * the channel refuses to charge that reference (a charge still on its way is turned away), so
+   * failing over cannot charge twice. Throws when the channel cannot tell (unavailable, timeout).
+   */
+  lookup(req: LookupRequest): Promise<ChargeResult | undefined>;
   refund(req: RefundRequest): Promise<RefundResult>;
   /** The channel's records created at or after `since`, oldest first. */
   listTransactions(since: Date): Promise<ChannelTransaction[]>;

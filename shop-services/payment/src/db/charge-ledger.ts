@@ -102,6 +102,23 @@ export const chargeLedger = {
   },
 
   /**
+   * The router could not learn whether the channel charged (its call and its lookup both failed): the
+   * payment stays `processing` and the attempt `in_flight`, the state recovery settles from the
+   * channel's records; only the attempt's error and latency are noted, for whoever looks meanwhile
+   * (recovery overwrites them). Writes a pending earlier answer too and reads the payment back, one statement.
+   */
+  async leaveUndecided(db: Runner, paymentId: string, attempt: { id: string; error: string; latencyMs: number }, last: AttemptFinish | undefined): Promise<PaymentRow> {
+    const { rows } = (await db.raw(
+      `WITH f AS (${FINISH_ATTEMPT}), a AS (
+         UPDATE payment_attempts SET error = ?, latency_ms = ? WHERE id = ? AND outcome = 'in_flight'
+       )
+       SELECT * FROM payments WHERE id = ?`,
+      [...finishBindings(last), attempt.error, attempt.latencyMs, attempt.id, paymentId],
+    )) as { rows: PaymentRow[] };
+    return rows[0]!;
+  },
+
+  /**
    * Records the router's answer: the last attempt's outcome and the payment's new state, in one
    * statement. Only a payment still `processing` moves (a provider callback may have settled it
    * first: its state stands, and undefined comes back). The four columns are null while processing,

@@ -161,6 +161,14 @@ export class PaymentService {
    * and, for a final answer, its event in the same transaction. `pending` has no event: no transaction.
    */
   private async settle(row: PaymentRow, routed: RoutedCharge, last: AttemptFinish | undefined): Promise<PaymentRow> {
+    if (routed.status === 'unknown') {
+      // Nobody knows whether the channel charged. Left as a crash mid-charge leaves it (processing,
+      // attempt in flight), which recovery settles from the channel's records once the payment is
+      // stale; until then the API shows it as pending, as any charge not decided yet.
+      const undecided = await chargeLedger.leaveUndecided(this.knex, row.id, { id: routed.reference, error: routed.error, latencyMs: routed.latencyMs }, last);
+      this.opts.logger.warn({ paymentId: row.id, channel: routed.channel, reference: routed.reference }, 'payment left undecided for recovery: the channel neither answered nor could be asked');
+      return undecided;
+    }
     const update = paymentUpdate(routed);
     if (update.status === 'pending') {
       // a provider callback settled it first (async channels): its state stands
@@ -176,7 +184,7 @@ export class PaymentService {
 }
 
 /** The payment's new state for the router's answer. */
-function paymentUpdate(routed: RoutedCharge): PaymentSettlement {
+function paymentUpdate(routed: Exclude<RoutedCharge, { status: 'unknown' }>): PaymentSettlement {
   switch (routed.status) {
     case 'succeeded':
     case 'pending':

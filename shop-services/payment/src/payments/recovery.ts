@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { withTimeout } from '@lantern/sdk';
 import type { Logger } from '@lantern/shop-common';
 import type { ChannelTransaction } from '../channels/types.js';
 import type { PaymentEventSink } from '../events.js';
@@ -19,6 +20,8 @@ export interface RecoveryOptions {
   paymentStaleMs: number;
   /** Same for a refund. */
   refundStaleMs: number;
+  /** One lookup of a charge's reference at its channel. */
+  lookupTimeoutMs: number;
 }
 
 type Settlement = Pick<PaymentRow, 'status'> & Partial<Pick<PaymentRow, 'channel' | 'channel_ref' | 'failure_reason'>>;
@@ -100,10 +103,17 @@ export class StaleRecovery {
     return done;
   }
 
+  /**
+   * The channel's answer to an attempt left in flight, by the adapter's lookup (throws if the channel
+   * cannot tell: try again later). Its "no charge" also closes the reference at the channel, so a
+   * charge still on its way cannot land after this payment is failed.
+   */
   private async channelOutcome(attempt: AttemptRow): Promise<{ outcome: AttemptRow['outcome']; channelRef: string | null }> {
-    const tx = await this.find(attempt.channel, attempt.id, attempt.created_at);
-    if (!tx) return { outcome: 'error', channelRef: null };
-    return { outcome: tx.status === 'succeeded' ? 'success' : tx.status, channelRef: tx.channelRef };
+    if (!this.opts.router.has(attempt.channel)) return { outcome: 'error', channelRef: null };
+    const adapter = this.opts.router.adapter(attempt.channel);
+    const found = await withTimeout((signal) => adapter.lookup({ reference: attempt.id, signal }), this.opts.lookupTimeoutMs, `payment-channel-lookup:${attempt.channel}`);
+    if (!found) return { outcome: 'error', channelRef: null };
+    return { outcome: found.status === 'succeeded' ? 'success' : found.status, channelRef: found.channelRef };
   }
 
   /** The channel's record of our reference (throws if the channel cannot be read: try again later). */

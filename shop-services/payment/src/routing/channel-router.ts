@@ -2,7 +2,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { CircuitOpenError, createCircuitBreaker, observeWithExemplar, withTimeout, type CircuitBreaker, type CircuitStateName } from '@lantern/sdk';
 import type { Logger, PaymentChannel } from '@lantern/shop-common';
 import { ChannelError, type ChargeResult, type PaymentChannelAdapter } from '../channels/types.js';
-import { channelRequestDuration, failoversTotal } from '../metrics.js';
+import { channelRequestDuration, failoverLookupsTotal, failoversTotal } from '../metrics.js';
 import { channelScore, HealthWindow, type CallOutcome, type WindowStats } from './health-window.js';
 
 const tracer = trace.getTracer('@lantern/shop-payment');
@@ -14,6 +14,8 @@ export interface RouterOptions {
   windowMaxCalls: number;
   latencyPenaltyPerSecond: number;
   channelTimeoutMs: number;
+  /** One lookup of an unanswered charge's reference (not cut by the charge's deadline). */
+  lookupTimeoutMs: number;
   breaker: { failureThreshold: number; halfOpenAfterMs: number };
   logger: Logger;
 }
@@ -40,7 +42,16 @@ export type RoutedCharge =
   | { status: 'succeeded' | 'pending'; channel: PaymentChannel; channelRef: string; reference: string }
   | { status: 'declined'; channel: PaymentChannel; channelRef: string; reference: string; reason: string }
   /** No channel answered within the deadline (all failed, open or out of time). */
-  | { status: 'unavailable'; reason: string; tried: PaymentChannel[] };
+  | { status: 'unavailable'; reason: string; tried: PaymentChannel[] }
+  /**
+   * A call to `channel` ended without an answer and the channel could not say whether it charged
+   * (its lookup failed): the outcome is unknown, so nothing else was tried. The attempt `reference`
+   * is left in flight for recovery to settle from the channel's records.
+   */
+  | { status: 'unknown'; channel: PaymentChannel; reference: string; error: string; latencyMs: number };
+
+/** What the channel's records say about a charge whose call ended without an answer. */
+type LookupOutcome = { found: ChargeResult } | { found: undefined } | { failed: string };
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -49,8 +60,11 @@ function errorText(err: unknown): string {
 /**
  * Picks the healthiest channel and fails over. Each channel has a sliding window of its recent calls
  * (answered ratio and latency → score) and a circuit breaker (the SDK's, cockatiel underneath). A
- * charge tries the allowed channels best score first; an error (timeout, unavailable) moves on to the
- * next, a decline does not (the customer's money said no; another channel would not change that).
+ * charge tries the allowed channels best score first; a decline ends it (the customer's money said
+ * no; another channel would not change that). A call that ends without an answer (timeout,
+ * unavailable) may still have charged, so the channel is asked for the attempt's reference first:
+ * its record is the answer; no record moves on to the next channel; no word at all ends the charge
+ * undecided (unknown), since moving on could charge twice.
  */
 export class ChannelRouter {
   private readonly adapters = new Map<PaymentChannel, PaymentChannelAdapter>();
@@ -121,7 +135,8 @@ export class ChannelRouter {
   }
 
   /**
-   * Charges through the best channel, failing over on errors until one answers or `deadlineAt` passes.
+   * Charges through the best channel, failing over on calls without an answer that the channel has no
+   * record of (see unanswered()), until one answers or `deadlineAt` passes.
    * `order` is a plan() made just before (default: rank `allowed` now).
    */
   async charge(req: { paymentId: string; amountCents: number; currency: string; allowed?: readonly PaymentChannel[]; order?: readonly PaymentChannel[]; deadlineAt: number }, hooks: AttemptHooks): Promise<RoutedCharge> {
@@ -152,13 +167,63 @@ export class ChannelRouter {
         return { status: result.status, channel, channelRef: result.channelRef, reference };
       } catch (err) {
         const latencyMs = Math.round(performance.now() - started);
-        await hooks.finish(reference, { outcome: 'error', error: errorText(err).slice(0, 500), latencyMs });
+        const decided = await this.unanswered(channel, reference, req.paymentId, err, latencyMs, hooks);
+        if (decided) return decided;
         reasons.push(`${channel}: ${errorText(err)}`);
         failoversTotal.inc({ channel });
         this.opts.logger.warn({ channel, paymentId: req.paymentId, err: errorText(err) }, 'payment channel failed; trying the next one');
       }
     }
     return { status: 'unavailable', reason: reasons.length ? reasons.join('; ') : 'no channel available', tried };
+  }
+
+  /**
+   * A charge call that ended without an answer: the channel's own records decide (the charge's result),
+   * a failed lookup leaves it `unknown`, and only "no record" (undefined back, attempt finished as an
+   * error) lets the caller fail over. A call the breaker refused never reached the channel: no lookup.
+   */
+  private async unanswered(channel: PaymentChannel, reference: string, paymentId: string, err: unknown, latencyMs: number, hooks: AttemptHooks): Promise<RoutedCharge | undefined> {
+    const looked = err instanceof CircuitOpenError ? { found: undefined } : await this.lookup(channel, reference);
+    if ('failed' in looked) {
+      const error = `${errorText(err)}; lookup failed: ${looked.failed}`.slice(0, 500);
+      this.opts.logger.warn({ channel, paymentId, reference, err: error }, 'payment channel neither answered nor could say whether it charged: left for recovery, no failover');
+      return { status: 'unknown', channel, reference, error, latencyMs };
+    }
+    const result = looked.found;
+    if (!result) {
+      await hooks.finish(reference, { outcome: 'error', error: errorText(err).slice(0, 500), latencyMs });
+      return undefined;
+    }
+    this.opts.logger.warn({ channel, paymentId, reference, status: result.status, err: errorText(err) }, 'payment channel answered after our call gave up: its records decide the charge, no failover');
+    await hooks.finish(reference, { outcome: result.status === 'succeeded' ? 'success' : result.status, channelRef: result.channelRef, latencyMs });
+    if (result.status === 'declined') return { status: 'declined', channel, channelRef: result.channelRef, reference, reason: result.reason };
+    return { status: result.status, channel, channelRef: result.channelRef, reference };
+  }
+
+  /**
+   * Asks `channel` for the charge by `reference` after its call ended without an answer. Outside the
+   * breaker (the lookup must be tried even when the failure just opened it) and the routing window
+   * (it is not a charge), with its own timeout, not cut by the charge's deadline: whether money moved
+   * has to be known before anything else is tried. Counted in payment_failover_lookups_total.
+   */
+  private async lookup(channel: PaymentChannel, reference: string): Promise<LookupOutcome> {
+    return tracer.startActiveSpan('payment.channel lookup', { attributes: { 'payment.channel': channel, 'payment.operation': 'lookup' } }, async (span) => {
+      try {
+        const found = await withTimeout((signal) => this.adapter(channel).lookup({ reference, signal }), this.opts.lookupTimeoutMs, `payment-channel-lookup:${channel}`);
+        const outcome = found ? found.status : 'none';
+        span.setAttribute('payment.outcome', outcome);
+        failoverLookupsTotal.inc({ channel, outcome });
+        return { found };
+      } catch (err) {
+        span.setAttribute('payment.outcome', 'error');
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
+        failoverLookupsTotal.inc({ channel, outcome: 'error' });
+        return { failed: errorText(err) };
+      } finally {
+        span.end();
+      }
+    });
   }
 
   /**
