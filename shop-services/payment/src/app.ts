@@ -92,7 +92,9 @@ export function createPaymentService({ telemetry, config, random }: PaymentServi
   const paymentStaleMs = config.PAYMENT_DEADLINE_MS + config.RECOVERY_MARGIN_MS;
   const payments = new PaymentService({ knex, router, events, logger, deadlineMs: config.PAYMENT_DEADLINE_MS, staleMs: paymentStaleMs, recover: (id) => recovery.recoverPayment(id) });
   const refunds = new RefundService({ knex, router, events, logger, channelTimeoutMs: config.CHANNEL_TIMEOUT_MS });
-  const recovery = new StaleRecovery({ knex, router, events, refunds, logger, paymentStaleMs, refundStaleMs: config.CHANNEL_TIMEOUT_MS + config.RECOVERY_MARGIN_MS, lookupTimeoutMs: config.CHANNEL_LOOKUP_TIMEOUT_MS });
+  // a refund request lasts at most its call and, without an answer, one lookup
+  const refundStaleMs = config.CHANNEL_TIMEOUT_MS + config.CHANNEL_LOOKUP_TIMEOUT_MS + config.RECOVERY_MARGIN_MS;
+  const recovery = new StaleRecovery({ knex, router, events, refunds, logger, paymentStaleMs, refundStaleMs, lookupTimeoutMs: config.CHANNEL_LOOKUP_TIMEOUT_MS });
   const callbacks = new CallbackHandler({ knex, events, logger });
   const reconciler = new Reconciler({ knex, schema: config.DB_SCHEMA, router, events, logger, windowMs: config.RECONCILIATION_WINDOW_MS, graceMs: config.RECONCILIATION_GRACE_MS });
   const routes = createPaymentRoutes({

@@ -42,6 +42,19 @@ export const failoverLookupsTotal = getOrCreateCounter({
   labelNames: ['channel', 'outcome'] as const,
 });
 
+/**
+ * Lookups of an unanswered refund's reference at its channel: outcome succeeded | rejected (the
+ * channel had answered after all), none (no record, and the channel will never refund it now: the
+ * refund fails and its reservation is released) or error (the lookup failed: the refund is left
+ * undecided, its amount reserved, for recovery).
+ */
+export const refundLookupsTotal = getOrCreateCounter({
+  name: 'payment_refund_lookups_total',
+  help: 'Lookups of an unanswered refund at its channel, by channel and outcome (succeeded, rejected, none, error)',
+  labelNames: ['channel', 'outcome'] as const,
+});
+
+/** Refunds by their final outcome; one left undecided is counted once recovery settles it. */
 export const refundsTotal = getOrCreateCounter({
   name: 'payment_refunds_total',
   help: 'Refunds by channel and outcome (succeeded, rejected, failed)',

@@ -15,7 +15,7 @@ interface ProviderRow {
   kind: 'charge' | 'refund';
   amount_cents: number;
   currency: string;
-  /** `voided`: no charge; a lookup found none and closed the reference (see lookup()). */
+  /** `voided`: no charge (or refund); a lookup found none and closed the reference (see lookup()). */
   status: 'succeeded' | 'declined' | 'pending' | 'voided';
   reason: string | null;
   original_ref: string | null;
@@ -111,25 +111,38 @@ export class SimulatedChannel implements PaymentChannelAdapter {
    * their failures have their own rate, lookupFailureRate.
    */
   async lookup(req: LookupRequest): Promise<ChargeResult | undefined> {
-    if (this.simulation.lookupFailureRate > 0 && this.random() < this.simulation.lookupFailureRate) throw new ChannelError(this.name, `${this.name} lookup unavailable (simulated 503)`);
-    req.signal.throwIfAborted();
-    const row = await this.closeOrFind(req.reference);
-    return row.status === 'voided' ? undefined : resultOf(row);
+    const row = await this.lookupRow(req, 'charge');
+    return row && resultOf(row);
   }
 
+  /**
+   * Refunds follow the charge's rules: a reference seen before returns its first answer, late answers
+   * (lateAnswerMs) carry on after our client hung up, and a reference a lookupRefund() closed is never
+   * refunded (throws, nothing recorded).
+   */
   async refund(req: RefundRequest): Promise<RefundResult> {
-    await this.latency(req.signal);
+    const { lateAnswerMs } = this.simulation;
+    const provider = lateAnswerMs > 0 ? this.closing.signal : req.signal;
+    await this.latency(provider);
     const existing = await this.find(req.reference);
-    if (existing) return existing.status === 'succeeded' ? { status: 'succeeded', channelRef: existing.provider_ref } : { status: 'rejected', channelRef: existing.provider_ref, reason: existing.reason ?? 'rejected' };
+    if (existing) return this.refundAnswer(existing);
     if (this.random() < this.simulation.failureRate) throw new ChannelError(this.name, `${this.name} provider unavailable (simulated 503)`);
-    req.signal.throwIfAborted();
+    provider.throwIfAborted();
     // the provider's own rule: never refund more than it captured for that charge
     const charge = await this.knex<ProviderRow>(TABLE).where({ channel: this.name, provider_ref: req.chargeRef, kind: 'charge' }).first();
     const refunded = await this.knex(TABLE).where({ channel: this.name, kind: 'refund', original_ref: req.chargeRef, status: 'succeeded' }).sum<{ sum: string | null }[]>('amount_cents as sum');
     const already = Number(refunded[0]?.sum ?? 0);
     const reason = !charge || charge.status !== 'succeeded' ? 'no settled charge to refund' : already + req.amountCents > charge.amount_cents ? 'refund exceeds the captured amount' : null;
     const { row } = await this.record({ reference: req.reference, kind: 'refund', amountCents: req.amountCents, currency: req.currency, status: reason ? 'declined' : 'succeeded', reason, originalRef: req.chargeRef });
-    return row.status === 'succeeded' ? { status: 'succeeded', channelRef: row.provider_ref } : { status: 'rejected', channelRef: row.provider_ref, reason: row.reason ?? 'rejected' };
+    const answer = this.refundAnswer(row);
+    if (lateAnswerMs > 0) await sleep(lateAnswerMs, undefined, { signal: req.signal });
+    return answer;
+  }
+
+  /** The refund by `reference` in these books, or undefined after closing the reference (as lookup()). */
+  async lookupRefund(req: LookupRequest): Promise<RefundResult | undefined> {
+    const row = await this.lookupRow(req, 'refund');
+    return row && this.refundAnswer(row);
   }
 
   async listTransactions(since: Date): Promise<ChannelTransaction[]> {
@@ -169,20 +182,35 @@ export class SimulatedChannel implements PaymentChannelAdapter {
     return this.knex<ProviderRow>(TABLE).where({ channel: this.name, reference }).first();
   }
 
+  /** lookup() and lookupRefund(): the row by `reference`, or undefined once closed (voided). */
+  private async lookupRow(req: LookupRequest, kind: ProviderRow['kind']): Promise<ProviderRow | undefined> {
+    if (this.simulation.lookupFailureRate > 0 && this.random() < this.simulation.lookupFailureRate) throw new ChannelError(this.name, `${this.name} lookup unavailable (simulated 503)`);
+    req.signal.throwIfAborted();
+    const row = await this.closeOrFind(req.reference, kind);
+    return row.status === 'voided' ? undefined : row;
+  }
+
+  /** A refund's answer from its row; a reference a lookup closed was never refunded (throws). */
+  private refundAnswer(row: ProviderRow): RefundResult {
+    if (row.status === 'voided') throw new ChannelError(this.name, `${this.name}: reference ${row.reference} was closed by a lookup; not refunded`);
+    if (row.status === 'succeeded') return { status: 'succeeded', channelRef: row.provider_ref };
+    return { status: 'rejected', channelRef: row.provider_ref, reason: row.reason ?? 'rejected' };
+  }
+
   /**
    * One statement: a `voided` row for the reference unless it has a row, then that row. The SELECT
    * sees the statement's snapshot, so a charge committed by another connection while the INSERT
    * waited on it is not in it (no row comes back): read again then.
    */
-  private async closeOrFind(reference: string): Promise<ProviderRow> {
+  private async closeOrFind(reference: string, kind: ProviderRow['kind']): Promise<ProviderRow> {
     const { rows } = (await this.knex.raw(
       `WITH closed AS (
          INSERT INTO ?? (channel, reference, provider_ref, kind, amount_cents, currency, status, reason)
-         VALUES (?, ?, ?, 'charge', 0, 'XXX', 'voided', 'looked up without a charge; closed to later charges')
+         VALUES (?, ?, ?, ?, 0, 'XXX', 'voided', ?)
          ON CONFLICT (channel, reference) DO NOTHING RETURNING *
        )
        SELECT * FROM closed UNION ALL SELECT * FROM ?? WHERE channel = ? AND reference = ?`,
-      [TABLE, this.name, reference, `${this.name}_void_${randomUUID().replaceAll('-', '')}`, TABLE, this.name, reference],
+      [TABLE, this.name, reference, `${this.name}_void_${randomUUID().replaceAll('-', '')}`, kind, `looked up without a ${kind}; closed to later ${kind}s`, TABLE, this.name, reference],
     )) as { rows: ProviderRow[] };
     return rows[0] ?? (await this.find(reference))!;
   }

@@ -20,7 +20,7 @@ export type ChargeResult =
   | { status: 'declined'; channelRef: string; reason: string };
 
 export interface LookupRequest {
-  /** The reference of a charge call that ended without an answer. */
+  /** The reference of a charge or refund call that ended without an answer. */
   reference: string;
   signal: AbortSignal;
 }
@@ -62,6 +62,13 @@ export interface PaymentChannelAdapter {
    */
   lookup(req: LookupRequest): Promise<ChargeResult | undefined>;
   refund(req: RefundRequest): Promise<RefundResult>;
+  /**
+   * The same question for a refund whose call ended without an answer: what the channel refunded (or
+   * rejected) by `reference` (our refund id), or undefined when it holds no refund by it. Undefined is
+   * the same promise as lookup()'s: the channel never refunds that reference afterwards, so releasing
+   * the refund's reservation cannot let the money go back twice. Throws when the channel cannot tell.
+   */
+  lookupRefund(req: LookupRequest): Promise<RefundResult | undefined>;
   /** The channel's records created at or after `since`, oldest first. */
   listTransactions(since: Date): Promise<ChannelTransaction[]>;
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { withTimeout } from '@lantern/sdk';
 import type { Logger } from '@lantern/shop-common';
-import type { ChannelTransaction } from '../channels/types.js';
+import type { RefundResult } from '../channels/types.js';
 import type { PaymentEventSink } from '../events.js';
 import { paymentsTotal } from '../metrics.js';
 import type { ChannelRouter } from '../routing/channel-router.js';
@@ -20,7 +20,7 @@ export interface RecoveryOptions {
   paymentStaleMs: number;
   /** Same for a refund. */
   refundStaleMs: number;
-  /** One lookup of a charge's reference at its channel. */
+  /** One lookup of a charge's or refund's reference at its channel. */
   lookupTimeoutMs: number;
 }
 
@@ -29,8 +29,9 @@ type Settlement = Pick<PaymentRow, 'status'> & Partial<Pick<PaymentRow, 'channel
 /**
  * Finishes what a crash interrupted, from the channels' own records: a payment left `processing`
  * (the process died between calling a channel and recording its answer) and a refund left
- * `processing` (its amount still reserved). Each is decided under its row lock (SKIP LOCKED, so
- * instances never work on the same one) and, for a payment, its event is published as usual.
+ * `processing` (its amount still reserved), or either left undecided because neither the call nor
+ * the lookup answered. A payment is decided under its row lock (SKIP LOCKED, so instances never work
+ * on the same one), a refund by a conditional update (still processing), each with its event.
  */
 export class StaleRecovery {
   constructor(private readonly opts: RecoveryOptions) {}
@@ -96,11 +97,27 @@ export class StaleRecovery {
     return true;
   }
 
+  /**
+   * Decides one interrupted refund by the channel's lookupRefund (throws if the channel cannot tell:
+   * it stays reserved for the next run). Its "no refund" also closes the reference at the channel, so
+   * a refund still on its way cannot land after the reservation is released.
+   */
   private async recoverRefund(refund: RefundRow): Promise<boolean> {
-    const tx = await this.find(refund.channel, refund.id, refund.created_at);
-    const done = await this.opts.refunds.settleInterrupted(refund.id, tx?.status === 'succeeded' ? { status: 'succeeded', channelRef: tx.channelRef } : { status: 'failed', ...(tx ? { channelRef: tx.channelRef } : {}), error: tx ? `rejected by ${refund.channel}` : 'interrupted; the channel has no record of it' });
-    if (done) this.opts.logger.warn({ refundId: refund.id, status: tx?.status ?? 'none' }, 'interrupted refund recovered from the channel records');
+    const found = await this.refundOutcome(refund);
+    const done = await this.opts.refunds.settleInterrupted(
+      refund.id,
+      found?.status === 'succeeded'
+        ? { status: 'succeeded', channelRef: found.channelRef }
+        : { status: 'failed', ...(found ? { channelRef: found.channelRef } : {}), error: found ? `rejected by ${refund.channel}: ${found.reason}`.slice(0, 500) : 'interrupted; the channel has no record of it' },
+    );
+    if (done) this.opts.logger.warn({ refundId: refund.id, status: found?.status ?? 'none' }, 'interrupted refund recovered from the channel records');
     return done;
+  }
+
+  private async refundOutcome(refund: RefundRow): Promise<RefundResult | undefined> {
+    if (!this.opts.router.has(refund.channel)) return undefined;
+    const adapter = this.opts.router.adapter(refund.channel);
+    return withTimeout((signal) => adapter.lookupRefund({ reference: refund.id, signal }), this.opts.lookupTimeoutMs, `payment-channel-lookup:${refund.channel}`);
   }
 
   /**
@@ -114,12 +131,5 @@ export class StaleRecovery {
     const found = await withTimeout((signal) => adapter.lookup({ reference: attempt.id, signal }), this.opts.lookupTimeoutMs, `payment-channel-lookup:${attempt.channel}`);
     if (!found) return { outcome: 'error', channelRef: null };
     return { outcome: found.status === 'succeeded' ? 'success' : found.status, channelRef: found.channelRef };
-  }
-
-  /** The channel's record of our reference (throws if the channel cannot be read: try again later). */
-  private async find(channel: AttemptRow['channel'], reference: string, since: Date): Promise<ChannelTransaction | undefined> {
-    if (!this.opts.router.has(channel)) return undefined;
-    const records = await this.opts.router.adapter(channel).listTransactions(new Date(since.getTime() - 60_000));
-    return records.find((r) => r.reference === reference);
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { CircuitOpenError } from '@lantern/sdk';
 import { AppError, ConflictError, NotFoundError, UpstreamError, type Logger } from '@lantern/shop-common';
 import type { RefundResult } from '../channels/types.js';
 import type { PaymentEventSink } from '../events.js';
@@ -18,6 +19,18 @@ export interface RefundInput {
 
 type Outcome = { status: 'succeeded' | 'failed'; channelRef?: string; error?: string };
 
+/**
+ * What the channel said about a refund: its answer (from the call, or from its records when the call
+ * ended without one), none (the call's error; the channel holds no refund by this reference and never
+ * will, or the breaker refused the call), or undecided (no answer and the lookup failed too: nobody
+ * knows whether money moved).
+ */
+type ChannelAnswer = { result: RefundResult } | { none: unknown } | { undecided: string };
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export interface RefundServiceOptions {
   knex: Knex;
   router: ChannelRouter;
@@ -30,7 +43,8 @@ export interface RefundServiceOptions {
  * Full and partial refunds through the payment's own channel. The amount is reserved under the
  * payment's row lock before the channel is called (refund_pending_cents), so concurrent refunds can
  * never add up to more than was paid; a check constraint guards the same rule in Postgres. The lock
- * is not held across the call to the channel.
+ * is not held across the call to the channel. A call without an answer may still have refunded, so
+ * the channel's records decide (see send()); a refund nobody can decide keeps its reservation.
  */
 export class RefundService {
   private readonly knex: Knex;
@@ -43,20 +57,21 @@ export class RefundService {
     const reserved = await this.reserve(input);
     if ('replayed' in reserved) return { ...reserved.replayed, replayed: true };
     const { refund, payment } = reserved;
-    let result: RefundResult;
-    try {
-      result = await this.opts.router.call(
-        refund.channel,
-        'refund',
-        this.opts.channelTimeoutMs,
-        (signal) => this.opts.router.adapter(refund.channel).refund({ reference: refund.id, chargeRef: payment.channel_ref!, amountCents: refund.amount_cents, currency: refund.currency.trim(), signal }),
-        (r) => (r.status === 'succeeded' ? 'success' : 'declined'),
-      );
-    } catch (err) {
-      await this.finish(refund, { status: 'failed', error: `channel error: ${(err as Error).message}`.slice(0, 500) });
-      refundsTotal.inc({ channel: refund.channel, outcome: 'failed' });
-      throw new UpstreamError(refund.channel, `refund could not be sent to ${refund.channel}; nothing was refunded, try again`, { status: 502, code: 'channel_unavailable', cause: err });
+    const answer = await this.send(refund, payment);
+    if ('undecided' in answer) {
+      // Nobody knows whether the channel refunded. Left as a crash mid-call leaves it: processing,
+      // its amount still reserved (so no other refund can take it meanwhile), settled by recovery from
+      // the channel's records once stale. Answered as a refund in progress (what a replay shows too).
+      this.opts.logger.warn({ refundId: refund.id, paymentId: refund.payment_id, channel: refund.channel, err: answer.undecided }, 'refund left undecided for recovery: the channel neither answered nor could be asked');
+      return { refund: toRefund(refund), payment: toPayment(payment), replayed: false };
     }
+    if ('none' in answer) {
+      // the channel holds no refund by this reference and has promised never to make one
+      await this.finish(refund, { status: 'failed', error: `channel error: ${errorText(answer.none)}`.slice(0, 500) });
+      refundsTotal.inc({ channel: refund.channel, outcome: 'failed' });
+      throw new UpstreamError(refund.channel, `refund could not be sent to ${refund.channel}; nothing was refunded, try again`, { status: 502, code: 'channel_unavailable', cause: answer.none });
+    }
+    const { result } = answer;
     if (result.status === 'rejected') {
       await this.finish(refund, { status: 'failed', channelRef: result.channelRef, error: `rejected by ${refund.channel}: ${result.reason}`.slice(0, 500) });
       refundsTotal.inc({ channel: refund.channel, outcome: 'rejected' });
@@ -67,6 +82,32 @@ export class RefundService {
     refundsTotal.inc({ channel: refund.channel, outcome: 'succeeded' });
     refundedCentsTotal.inc({ currency: refund.currency.trim() }, refund.amount_cents);
     return { ...done, replayed: false };
+  }
+
+  /**
+   * Calls the channel; a call that ends without an answer (timeout, error) may still have refunded
+   * (providers finish after the client gave up), so the channel is asked for the refund's reference
+   * before anything is released. A call the breaker refused never reached the channel: no lookup.
+   */
+  private async send(refund: RefundRow, payment: PaymentRow): Promise<ChannelAnswer> {
+    const { router } = this.opts;
+    try {
+      const result = await router.call(
+        refund.channel,
+        'refund',
+        this.opts.channelTimeoutMs,
+        (signal) => router.adapter(refund.channel).refund({ reference: refund.id, chargeRef: payment.channel_ref!, amountCents: refund.amount_cents, currency: refund.currency.trim(), signal }),
+        (r) => (r.status === 'succeeded' ? 'success' : 'declined'),
+      );
+      return { result };
+    } catch (err) {
+      if (err instanceof CircuitOpenError) return { none: err };
+      const looked = await router.lookupRefund(refund.channel, refund.id);
+      if ('failed' in looked) return { undecided: `${errorText(err)}; lookup failed: ${looked.failed}` };
+      if (!looked.found) return { none: err };
+      this.opts.logger.warn({ refundId: refund.id, channel: refund.channel, status: looked.found.status, err: errorText(err) }, 'refund channel answered after our call gave up: its records decide the refund');
+      return { result: looked.found };
+    }
   }
 
   async list(paymentId: string): Promise<Refund[]> {
@@ -118,14 +159,17 @@ export class RefundService {
   }
 
   /**
-   * Settles a refund a crash left `processing` (see StaleRecovery), as the request would have.
-   * False if it is no longer processing.
+   * Settles a refund a crash (or a call and lookup without an answer) left `processing` (see
+   * StaleRecovery), as the request would have. False if it is no longer processing.
    */
   async settleInterrupted(refundId: string, outcome: Outcome): Promise<boolean> {
     const refund = await this.knex<RefundRow>('refunds').where({ id: refundId, status: 'processing' }).first();
     if (!refund) return false;
     const done = await this.finish(refund, outcome);
-    if (done) refundsTotal.inc({ channel: refund.channel, outcome: outcome.status === 'succeeded' ? 'succeeded' : 'failed' });
+    if (done) {
+      refundsTotal.inc({ channel: refund.channel, outcome: outcome.status === 'succeeded' ? 'succeeded' : 'failed' });
+      if (outcome.status === 'succeeded') refundedCentsTotal.inc({ currency: refund.currency.trim() }, refund.amount_cents);
+    }
     return done !== undefined;
   }
 

@@ -1,8 +1,8 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { CircuitOpenError, createCircuitBreaker, observeWithExemplar, withTimeout, type CircuitBreaker, type CircuitStateName } from '@lantern/sdk';
 import type { Logger, PaymentChannel } from '@lantern/shop-common';
-import { ChannelError, type ChargeResult, type PaymentChannelAdapter } from '../channels/types.js';
-import { channelRequestDuration, failoverLookupsTotal, failoversTotal } from '../metrics.js';
+import { ChannelError, type ChargeResult, type PaymentChannelAdapter, type RefundResult } from '../channels/types.js';
+import { channelRequestDuration, failoverLookupsTotal, failoversTotal, refundLookupsTotal } from '../metrics.js';
 import { channelScore, HealthWindow, type CallOutcome, type WindowStats } from './health-window.js';
 
 const tracer = trace.getTracer('@lantern/shop-payment');
@@ -14,7 +14,7 @@ export interface RouterOptions {
   windowMaxCalls: number;
   latencyPenaltyPerSecond: number;
   channelTimeoutMs: number;
-  /** One lookup of an unanswered charge's reference (not cut by the charge's deadline). */
+  /** One lookup of an unanswered charge's or refund's reference (not cut by the charge's deadline). */
   lookupTimeoutMs: number;
   breaker: { failureThreshold: number; halfOpenAfterMs: number };
   logger: Logger;
@@ -50,8 +50,8 @@ export type RoutedCharge =
    */
   | { status: 'unknown'; channel: PaymentChannel; reference: string; error: string; latencyMs: number };
 
-/** What the channel's records say about a charge whose call ended without an answer. */
-type LookupOutcome = { found: ChargeResult } | { found: undefined } | { failed: string };
+/** What the channel's records say about a charge or refund whose call ended without an answer. */
+export type LookupOutcome<T> = { found: T | undefined } | { failed: string };
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -206,19 +206,33 @@ export class ChannelRouter {
    * (it is not a charge), with its own timeout, not cut by the charge's deadline: whether money moved
    * has to be known before anything else is tried. Counted in payment_failover_lookups_total.
    */
-  private async lookup(channel: PaymentChannel, reference: string): Promise<LookupOutcome> {
-    return tracer.startActiveSpan('payment.channel lookup', { attributes: { 'payment.channel': channel, 'payment.operation': 'lookup' } }, async (span) => {
+  private async lookup(channel: PaymentChannel, reference: string): Promise<LookupOutcome<ChargeResult>> {
+    return this.ask(channel, 'lookup', failoverLookupsTotal, (signal) => this.adapter(channel).lookup({ reference, signal }));
+  }
+
+  /**
+   * Asks `channel` for the refund by `reference` (our refund id) after its call ended without an
+   * answer: found (refunded or rejected), none (and the channel will never refund it now) or failed.
+   * Same rules as a charge's lookup; counted in payment_refund_lookups_total.
+   */
+  async lookupRefund(channel: PaymentChannel, reference: string): Promise<LookupOutcome<RefundResult>> {
+    return this.ask(channel, 'refund lookup', refundLookupsTotal, (signal) => this.adapter(channel).lookupRefund({ reference, signal }));
+  }
+
+  /** One lookup in a `payment.channel <operation>` span, with the lookup timeout, counted by outcome. */
+  private async ask<T extends { status: string }>(channel: PaymentChannel, operation: 'lookup' | 'refund lookup', counter: typeof failoverLookupsTotal, fn: (signal: AbortSignal) => Promise<T | undefined>): Promise<LookupOutcome<T>> {
+    return tracer.startActiveSpan(`payment.channel ${operation}`, { attributes: { 'payment.channel': channel, 'payment.operation': operation } }, async (span) => {
       try {
-        const found = await withTimeout((signal) => this.adapter(channel).lookup({ reference, signal }), this.opts.lookupTimeoutMs, `payment-channel-lookup:${channel}`);
+        const found = await withTimeout(fn, this.opts.lookupTimeoutMs, `payment-channel-lookup:${channel}`);
         const outcome = found ? found.status : 'none';
         span.setAttribute('payment.outcome', outcome);
-        failoverLookupsTotal.inc({ channel, outcome });
+        counter.inc({ channel, outcome });
         return { found };
       } catch (err) {
         span.setAttribute('payment.outcome', 'error');
         span.recordException(err as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
-        failoverLookupsTotal.inc({ channel, outcome: 'error' });
+        counter.inc({ channel, outcome: 'error' });
         return { failed: errorText(err) };
       } finally {
         span.end();
