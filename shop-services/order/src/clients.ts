@@ -24,8 +24,11 @@ export const paymentSchema = z.object({
 });
 export type Payment = z.output<typeof paymentSchema>;
 export const paymentListSchema = z.object({ items: z.array(paymentSchema) });
-/** Only the refund's id is needed from a refund's answer (the payment's other statuses are not modelled here). */
-const refundAnswerSchema = z.object({ refund: z.object({ id: z.string() }) });
+/** The refund part of a refund's answer (the payment's other statuses are not modelled here). */
+const refundAnswerSchema = z.object({
+  refund: z.object({ id: z.string(), status: z.enum(['processing', 'succeeded', 'failed']), failureReason: z.string().optional() }),
+});
+export type RefundAnswer = z.output<typeof refundAnswerSchema>['refund'];
 
 /**
  * Refunds are an admin action at the payment service; the order service issues the refunds of late
@@ -50,8 +53,11 @@ export interface Upstreams {
   consumeAllocation(allocationId: string, orderId: string, quantity: number, ttlSeconds: number): Promise<void>;
   requestPayment(req: { orderId: string; userId: string; amountCents: number; currency: string; method?: PaymentChannel }, user?: AuthUser): Promise<Payment>;
   paymentsOfOrder(orderId: string, user?: AuthUser): Promise<Payment[]>;
-  /** Refunds the whole remaining amount of a payment (idempotent by `key`); answers the refund's id. */
-  refundPayment(paymentId: string, reason: string, key: string): Promise<string>;
+  /**
+   * Refunds the whole remaining amount of a payment (idempotent by `key`: a retry answers the same
+   * refund). The refund's status matters: `processing` is not decided yet, `failed` refunded nothing.
+   */
+  refundPayment(paymentId: string, reason: string, key: string): Promise<RefundAnswer>;
   close(): Promise<void>;
 }
 
@@ -93,7 +99,7 @@ export function createUpstreams(config: OrderConfig, signer: InternalTokenSigner
     },
     async refundPayment(paymentId, reason, key) {
       const r = await payment.post(`/payments/${encodeURIComponent(paymentId)}/refunds`, { reason }, { schema: refundAnswerSchema, idempotencyKey: key, user: REFUND_ACTOR });
-      return r.refund.id;
+      return r.refund;
     },
     async close() {
       await Promise.all([product.close(), inventory.close(), payment.close()]);

@@ -20,6 +20,8 @@ export interface SagaJobDeps {
 }
 
 const TIMEOUT_ACTOR = 'system:payment-timeout';
+/** A refund the payment service has not decided yet (its channel did not answer) is asked about again this much later. */
+const REFUND_RECHECK_MS = 30_000;
 const REDRIVE_ACTOR = 'system:saga-redrive';
 /** While a payment call is in flight at timeout, look again this much later (a few times) before expiring. */
 const IN_FLIGHT_RECHECK_MS = 5_000;
@@ -143,15 +145,24 @@ async function refundLatePayment(d: SagaJobDeps, job: Job): Promise<JobResult> {
     d.logger.error({ orderId: job.key }, 'late-payment refund job without a payment id; refund by hand');
     return;
   }
+  let refund;
   try {
-    const refundId = await d.upstreams.refundPayment(paymentId, `order ${job.key} was ${status} when its payment succeeded`, `late-payment:${job.key}`);
-    lateRefundsTotal.inc({ outcome: 'refunded' });
-    d.logger.warn({ orderId: job.key, paymentId, refundId }, 'late payment refunded');
-    await d.steps.setIfOrderExists(d.knex, job.key, 'refund', 'succeeded', `refund ${refundId} of late payment ${paymentId}`);
+    refund = await d.upstreams.refundPayment(paymentId, `order ${job.key} was ${status} when its payment succeeded`, `late-payment:${job.key}`);
   } catch (err) {
     if (!isDefinitiveRefusal(err)) throw err;
-    lateRefundsTotal.inc({ outcome: 'failed' });
-    d.logger.error({ orderId: job.key, paymentId, code: err.code }, 'the payment service refused to refund a late payment; refund by hand');
-    await d.steps.setIfOrderExists(d.knex, job.key, 'refund', 'failed', `${err.code}: ${err.message}`);
+    return lateRefundFailed(d, job.key, paymentId, `${err.code}: ${err.message}`);
   }
+  // the same key answers the same refund: an undecided one is asked about again until it is decided
+  if (refund.status === 'processing') return later(REFUND_RECHECK_MS);
+  if (refund.status === 'failed') return lateRefundFailed(d, job.key, paymentId, `refund ${refund.id} failed: ${refund.failureReason ?? 'no reason given'}`);
+  lateRefundsTotal.inc({ outcome: 'refunded' });
+  d.logger.warn({ orderId: job.key, paymentId, refundId: refund.id }, 'late payment refunded');
+  await d.steps.setIfOrderExists(d.knex, job.key, 'refund', 'succeeded', `refund ${refund.id} of late payment ${paymentId}`);
+}
+
+/** Final: recorded on the refund step, counted (LatePaymentRefundFailed pages) and left to a person. */
+async function lateRefundFailed(d: SagaJobDeps, orderId: string, paymentId: string, why: string): Promise<void> {
+  lateRefundsTotal.inc({ outcome: 'failed' });
+  d.logger.error({ orderId, paymentId, why }, 'a late payment could not be refunded automatically; refund by hand');
+  await d.steps.setIfOrderExists(d.knex, orderId, 'refund', 'failed', why);
 }

@@ -3,7 +3,7 @@ import test from 'ava';
 import { createEnvelope, type EventEnvelope, type EventHandler, type EventMeta } from '@lantern/shop-common';
 import type { Product } from '@lantern/shop-product';
 import { waitFor } from '@lantern/testkit';
-import { revenueCentsTotal, sagaStepsTotal } from '../src/metrics.js';
+import { lateRefundsTotal, revenueCentsTotal, sagaStepsTotal } from '../src/metrics.js';
 import {
   admin,
   alice,
@@ -302,4 +302,32 @@ test('a payment that succeeds after its order expired is refunded automatically,
   t.is(await statusOf(svc, order.id), 'expired');
   t.is((await svc.order.scheduler.pending('refund_late_payment')).length, 0);
   t.regex((await svc.order.steps.get(order.id, 'payment'))?.detail ?? '', /late payment/);
+});
+
+test('a late payment whose refund the channel fails is recorded failed and counted for a person, not marked refunded', async (t) => {
+  const own = await startPayment(); // this test breaks its card channel: a payment service of its own
+  t.teardown(() => own.close());
+  const svc = await startOrders(t, { payment: own, env: { PAYMENT_TIMEOUT_MS: '1500' } });
+  const p = pick(13);
+  await inventory.restock(p.id, 2);
+  const order = await placeOrder(svc, p, 1);
+  await waitFor(async () => (await statusOf(svc, order.id)) === 'expired', { what: 'expired', timeoutMs: 15_000 });
+  const charge = await svc.order.upstreams.requestPayment({ orderId: order.id, userId: alice.id, amountCents: order.totalCents, currency: 'USD', method: 'card' }, alice);
+  t.is(charge.status, 'succeeded');
+  const broken = await callService(own.url, 'payment', 'PUT', '/payments/channels/card/simulation', { body: { failureRate: 1 }, user: admin });
+  t.is(broken.status, 200, JSON.stringify(broken.body));
+  const failedBefore = await counter(lateRefundsTotal, { outcome: 'failed' });
+  const succeeded = createEnvelope({
+    type: 'payment.succeeded',
+    source: 'payment',
+    key: order.id,
+    data: { paymentId: charge.id, orderId: order.id, userId: alice.id, amountCents: order.totalCents, currency: 'USD', channel: 'card', at: new Date().toISOString() },
+  });
+  await (svc.order.handlers.payments['payment.succeeded'] as EventHandler)(succeeded as EventEnvelope, meta);
+  await waitFor(async () => (await svc.order.steps.get(order.id, 'refund'))?.status === 'failed', { what: 'refund step failed', timeoutMs: 15_000 });
+  t.regex((await svc.order.steps.get(order.id, 'refund'))?.detail ?? '', /failed/);
+  t.is(await counter(lateRefundsTotal, { outcome: 'failed' }), failedBefore + 1);
+  t.is((await svc.order.scheduler.pending('refund_late_payment')).length, 0, 'not retried forever');
+  const refunds = (await callService(own.url, 'payment', 'GET', `/payments/${charge.id}/refunds`, { user: admin })).body.items as { status: string }[];
+  t.false(refunds.some((r) => r.status === 'succeeded'));
 });
