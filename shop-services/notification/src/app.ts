@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type { Kafka } from 'kafkajs';
-import { createDb, createEventConsumer, createServiceApp, dlqAdminRoutes, processedEventsMigrations, pruneProcessedEvents, type Db, type EventConsumer, type EventHandler, type ServiceTelemetry } from '@lantern/shop-common';
+import { createDb, createEventConsumer, createServiceApp, dlqAdminRoutes, processedEventsMigrations, type Db, type EventConsumer, type EventHandler, type ServiceTelemetry } from '@lantern/shop-common';
 import { createEmailChannel } from './channels/email.js';
 import { createSimulatedSmsProvider, type SimulatedSmsProvider } from './channels/sms.js';
 import type { Channel, EmailMessage } from './channels/types.js';
@@ -8,6 +8,7 @@ import type { NotificationConfig } from './config.js';
 import { notificationMigrations } from './db/migrations.js';
 import { DeliveryDispatcher } from './dispatcher.js';
 import { notificationHandlers } from './ingest.js';
+import { RetentionJob } from './retention.js';
 import { notificationRoutes } from './routes.js';
 import { NotificationStore } from './store.js';
 
@@ -30,19 +31,19 @@ export interface NotificationService {
   db: Db;
   store: NotificationStore;
   dispatcher: DeliveryDispatcher;
+  /** Deletes what is no longer needed (runs every RETENTION_INTERVAL_MS; run() for one now). */
+  retention: RetentionJob;
   /** Handlers by event type, for createEventConsumer. */
   handlers: Record<string, EventHandler>;
   email: Channel<EmailMessage> | undefined;
   sms: SimulatedSmsProvider | undefined;
   consumer: EventConsumer | undefined;
-  /** Migrates, starts the dispatcher and (with Kafka) the consumer. */
+  /** Migrates, starts the dispatcher, the retention schedule and (with Kafka) the consumer. */
   start(): Promise<{ migrations: string[] }>;
   ping(): Promise<void>;
-  /** Stops consuming, lets in-flight sends finish, closes SMTP and Postgres. */
+  /** Stops consuming and the retention job, lets in-flight sends finish, closes SMTP and Postgres. */
   close(): Promise<void>;
 }
-
-const PRUNE_INTERVAL_MS = 3600_000;
 
 export const MIGRATIONS = [...processedEventsMigrations, ...notificationMigrations];
 
@@ -92,18 +93,25 @@ export function createNotificationService({ telemetry, config, kafka, sms: smsOv
     serviceAuth: { secret: config.INTERNAL_AUTH_SECRET, audience: SERVICE_NAME },
   });
 
-  let pruneTimer: NodeJS.Timeout | undefined;
-  const prune = () =>
-    pruneProcessedEvents(db.knex, config.PROCESSED_EVENTS_RETENTION_DAYS * 24 * 3600_000).then(
-      (n) => n > 0 && logger.info({ pruned: n }, 'old event claims pruned'),
-      (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning event claims failed; next try in an hour'),
-    );
+  const retention = new RetentionJob({
+    knex: db.knex,
+    days: {
+      notifications_read: config.RETENTION_DAYS_READ,
+      notifications_unread: config.RETENTION_DAYS_UNREAD,
+      deliveries: config.RETENTION_DAYS_DELIVERIES,
+      processed_events: config.RETENTION_DAYS_PROCESSED_EVENTS,
+    },
+    batchSize: config.RETENTION_BATCH_SIZE,
+    intervalMs: config.RETENTION_INTERVAL_MS,
+    logger,
+  });
 
   return {
     app,
     db,
     store,
     dispatcher,
+    retention,
     handlers,
     email,
     sms,
@@ -112,14 +120,13 @@ export function createNotificationService({ telemetry, config, kafka, sms: smsOv
       const migrations = await db.migrate();
       dispatcher.start();
       await consumer?.start();
-      pruneTimer = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
-      pruneTimer.unref();
+      retention.start();
       return { migrations };
     },
     ping: () => db.ping(),
     async close() {
-      clearInterval(pruneTimer);
       await consumer?.stop();
+      await retention.stop();
       await dispatcher.stop();
       await email?.close?.();
       await db.destroy();

@@ -8,6 +8,33 @@ const bool = (def: boolean) =>
     .default(def ? 'true' : 'false')
     .transform((v) => v === 'true');
 
+/**
+ * A whole number from the environment, `0` included. Blank is refused instead of being coerced to 0,
+ * which for the retention keys would switch a kind of deletion off without anyone noticing.
+ */
+const wholeNumber = (def: number, max: number, unit: string, zero: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d{1,10}$/, { message: `must be a whole number of ${unit} (0: ${zero})`, abort: true })
+    .default(String(def))
+    .transform(Number)
+    .pipe(z.number().max(max, { message: `must be at most ${max} ${unit}`, abort: true }));
+
+/** Retention in days; 0 keeps that kind of row forever. */
+const retentionDays = (def: number) => wholeNumber(def, 36_500, 'days', 'keep forever');
+
+/**
+ * The shortest retention of the event claims accepted. A claim must outlive every chance of Kafka
+ * delivering its event again, i.e. how long a record stays readable: with Kafka's defaults
+ * `log.retention.hours` = 168 (7 days) after the record's segment closes, and a segment closes after
+ * up to `log.roll.hours` = 168 (7 days): up to 14 days. Within that window an offset reset, a group
+ * whose committed offsets expired (`offsets.retention.minutes`, 7 days) restarting from the beginning,
+ * or a replay re-reads records; a claim already pruned would let them notify again where the in-app
+ * row is gone too.
+ */
+export const MIN_PROCESSED_EVENTS_RETENTION_DAYS = 14;
+
 /** `smtp://[user[:password]@]host[:port]` or `smtps://…` (implicit TLS). Never echoed back: it may hold a password. */
 const smtpUrl = z
   .string()
@@ -91,8 +118,47 @@ export const notificationConfigSchema = commonConfigSchema
     DELIVERY_BATCH_SIZE: positiveInt(20),
     /** A delivery in `sending` longer than this is taken over (its sender crashed): the at-least-once window. */
     DELIVERY_LEASE_MS: positiveInt(60_000),
-    /** Event claims older than this are pruned hourly (a later replay is still caught by notifications.event_id). */
-    PROCESSED_EVENTS_RETENTION_DAYS: positiveInt(14),
+    // Retention (src/retention.ts): what is deleted, when. Each run deletes in batches, one run at a
+    // time across replicas. Ages are measured by Postgres' clock.
+    /**
+     * In-app messages the user has read, this many days after they were read (a read-all over old
+     * messages does not make them vanish at the next run). 90: a quarter of history in the inbox; an
+     * order's own emails are the customer's lasting record.
+     */
+    RETENTION_DAYS_READ: retentionDays(90),
+    /**
+     * In-app messages never read, this many days after they were written. Kept much longer than read
+     * ones (unread means the customer has not seen it yet) but not forever: a customer who stopped
+     * coming leaves no inbox behind. 365; must not be shorter than RETENTION_DAYS_READ (0 there: 0 here).
+     */
+    RETENTION_DAYS_UNREAD: retentionDays(365),
+    /**
+     * Email, SMS and in-app delivery records (recipient address or number, the rendered message) with a
+     * final status (sent, failed, skipped), this many days after that outcome. 30: support can answer
+     * "did you send me the receipt?" for a month; after that they are personal data without a purpose.
+     * Rows still pending or being sent are never deleted.
+     */
+    RETENTION_DAYS_DELIVERIES: retentionDays(30),
+    /**
+     * Event claims (processed_events), this many days after the event was processed. They make a
+     * redelivered event a no-op, so they must outlive every redelivery: at least
+     * MIN_PROCESSED_EVENTS_RETENTION_DAYS (14, the most a record stays readable with Kafka's default
+     * retention and segment roll); 21 leaves a week of margin. Raise it with the topics' retention.ms +
+     * segment.ms. After it a replay is still caught by notifications.event_id while the in-app row exists.
+     */
+    RETENTION_DAYS_PROCESSED_EVENTS: retentionDays(21).refine((d) => d === 0 || d >= MIN_PROCESSED_EVENTS_RETENTION_DAYS, {
+      message: `must be 0 (keep forever) or at least ${MIN_PROCESSED_EVENTS_RETENTION_DAYS} days: claims must outlive Kafka's redelivery window (retention + segment roll, 7 + 7 days by default)`,
+    }),
+    /** Renamed; refused rather than ignored, so a deployment that set it does not silently get the new default. */
+    PROCESSED_EVENTS_RETENTION_DAYS: z.never({ message: 'was renamed RETENTION_DAYS_PROCESSED_EVENTS' }).optional(),
+    /**
+     * Time between retention runs of this process (the first one a minute after start, so frequent
+     * restarts do not starve it). Hourly: deletions stay small and spread out. 0: this process runs
+     * none. At most 2^31-1 (a Node.js timer's limit).
+     */
+    RETENTION_INTERVAL_MS: wholeNumber(3_600_000, 2_147_483_647, 'milliseconds', 'no runs in this process'),
+    /** Rows per DELETE (each its own transaction): bounds the locks, WAL burst and time of one statement. */
+    RETENTION_BATCH_SIZE: positiveInt(1_000).pipe(z.number().max(10_000)),
     /** Names the shop in messages. */
     SHOP_NAME: z.string().min(1).max(100).default('Lantern Shop'),
     NOTIFICATIONS_DEFAULT_LIMIT: positiveInt(20),
@@ -104,6 +170,11 @@ export const notificationConfigSchema = commonConfigSchema
     }
     if (c.DELIVERY_RETRY_BASE_MS > c.DELIVERY_RETRY_MAX_MS) {
       ctx.addIssue({ code: 'custom', path: ['DELIVERY_RETRY_BASE_MS'], message: `must not exceed DELIVERY_RETRY_MAX_MS (${c.DELIVERY_RETRY_MAX_MS})` });
+    }
+    // an unread message is not deleted before a read one; 0 (keep forever) counts as the longest
+    const keep = (d: number) => (d === 0 ? Infinity : d);
+    if (keep(c.RETENTION_DAYS_UNREAD) < keep(c.RETENTION_DAYS_READ)) {
+      ctx.addIssue({ code: 'custom', path: ['RETENTION_DAYS_UNREAD'], message: `must not be shorter than RETENTION_DAYS_READ (${c.RETENTION_DAYS_READ || '0: forever'})` });
     }
     // one SMTP exchange may take connection + greeting + socket timeouts; the lease must outlast it
     if (c.DELIVERY_LEASE_MS < 3 * c.SMTP_TIMEOUT_MS + 1_000) {

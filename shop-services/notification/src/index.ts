@@ -1,9 +1,10 @@
 // Public API of @lantern/shop-notification.
 export { createNotificationService, SERVICE_NAME, DLQ_ADMIN_PREFIX, MIGRATIONS, type NotificationService, type NotificationServiceDeps } from './app.js';
-export { notificationConfigSchema, loadNotificationConfig, type NotificationConfig, type SmtpTarget } from './config.js';
+export { notificationConfigSchema, loadNotificationConfig, MIN_PROCESSED_EVENTS_RETENTION_DAYS, type NotificationConfig, type SmtpTarget } from './config.js';
 export { notificationRoutes, notificationRouteDocs } from './routes.js';
 export { NotificationStore, maskRecipient, type NotificationView, type DeliveryView, type DeliveryStatus, type Preferences } from './store.js';
 export { DeliveryDispatcher, retryDelayMs, type DispatcherOptions, type DeliverySink } from './dispatcher.js';
+export { RetentionJob, RETENTION_KINDS, type RetentionOptions, type RetentionRun, type RetentionKind } from './retention.js';
 export { ingestEvent, notificationHandlers, type IngestDeps, type IngestOutcome } from './ingest.js';
 export {
   renderNotification,
@@ -28,5 +29,6 @@ export {
   sendDurationSeconds,
   notificationEventsTotal,
   deliveriesPending,
+  retentionDeletedTotal,
   type SendOutcome,
 } from './metrics.js';

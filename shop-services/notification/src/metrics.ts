@@ -44,3 +44,13 @@ export const deliveriesPending = getOrCreateGauge({
   help: 'Email and SMS deliveries not yet sent or given up, by channel',
   labelNames: ['channel'] as const,
 });
+
+/** What the retention job deletes (one label value per kind: see src/retention.ts). */
+export type RetentionKind = 'notifications_read' | 'notifications_unread' | 'deliveries' | 'processed_events';
+
+/** Rows deleted by the retention job, by kind; counted per batch, so a long run shows its progress. */
+export const retentionDeletedTotal = getOrCreateCounter({
+  name: 'notification_retention_deleted_total',
+  help: 'Rows deleted by the notification retention job, by kind (notifications_read, notifications_unread, deliveries, processed_events)',
+  labelNames: ['kind'] as const,
+});

@@ -68,4 +68,25 @@ export const notificationMigrations: Migration[] = [
       await knex.schema.dropTableIfExists('notifications');
     },
   },
+  {
+    name: '002_retention_indexes',
+    async up(knex) {
+      // The retention job (src/retention.ts) finds old rows by age; without these each of its batches
+      // would scan the whole table. Partial, so each holds only rows that can ever qualify:
+      // - read messages by read time: written by a read (never by the consumer's insert);
+      // - unread messages by creation time: one more entry per in-app message;
+      // - deliveries with a final status by the time of that outcome (pending/sending rows never qualify).
+      // Built inside the migration's transaction (no CONCURRENTLY): writes to the table wait while it
+      // builds, and the pool's statement timeout must not cut a build on a large table short.
+      await knex.raw('SET LOCAL statement_timeout = 0');
+      await knex.raw('CREATE INDEX notifications_read_at_idx ON notifications (read_at) WHERE read_at IS NOT NULL');
+      await knex.raw('CREATE INDEX notifications_unread_created_idx ON notifications (created_at) WHERE read_at IS NULL');
+      await knex.raw("CREATE INDEX deliveries_finished_idx ON deliveries (updated_at) WHERE status IN ('sent', 'failed', 'skipped')");
+    },
+    async down(knex) {
+      await knex.raw('DROP INDEX IF EXISTS deliveries_finished_idx');
+      await knex.raw('DROP INDEX IF EXISTS notifications_unread_created_idx');
+      await knex.raw('DROP INDEX IF EXISTS notifications_read_at_idx');
+    },
+  },
 ];
