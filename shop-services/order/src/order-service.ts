@@ -35,6 +35,15 @@ export const JOB = {
   refundLate: 'refund_late_payment',
 } as const;
 
+/**
+ * Jobs this process runs itself right after their commit (kick) are due this much later, so the
+ * scheduler's poll does not race the kick for them (the kick would then wait for the poll's run, and
+ * the work would land in the job's trace instead of the request's). If the process dies before the
+ * kick, the poll runs them once this has passed.
+ */
+const KICK_GRACE_MS = 5_000;
+const kickedJobDue = (): Date => new Date(Date.now() + KICK_GRACE_MS);
+
 /** Statuses in which an order will never be paid: money that arrives anyway goes back. */
 const GAVE_UP_ON_PAYMENT: ReadonlySet<OrderStatus> = new Set(['cancelled', 'payment_failed', 'expired']);
 
@@ -190,7 +199,7 @@ export class OrderService {
       await this.d.knex.transaction(async (trx) => {
         await this.d.repo.delete(trx, order.id, 'pending');
         await this.d.scheduler.cancel(trx, JOB.redrive, order.id);
-        if (!definitive) await this.d.scheduler.schedule(trx, { kind: JOB.release, key: order.id, runAt: new Date(), payload: { userId: order.userId } });
+        if (!definitive) await this.d.scheduler.schedule(trx, { kind: JOB.release, key: order.id, runAt: kickedJobDue(), payload: { userId: order.userId } });
       });
       if (!definitive) {
         await this.kick(JOB.release, order.id);
@@ -328,7 +337,7 @@ export class OrderService {
       ...(claim ? { claim } : {}),
       also: async (trx, order) => {
         await this.d.steps.set(trx, orderId, 'payment', 'succeeded', paymentId);
-        await this.d.scheduler.reschedule(trx, { kind: JOB.confirm, key: orderId, runAt: new Date(), payload: { userId: order.userId } }, [JOB.paymentTimeout, JOB.redrive]);
+        await this.d.scheduler.reschedule(trx, { kind: JOB.confirm, key: orderId, runAt: kickedJobDue(), payload: { userId: order.userId } }, [JOB.paymentTimeout, JOB.redrive]);
       },
       onStale: async (trx) => {
         late = await this.scheduleLateRefund(trx, orderId, paymentId);
@@ -357,7 +366,7 @@ export class OrderService {
     const status = await this.d.repo.statusOf(orderId, trx);
     if (!status || !GAVE_UP_ON_PAYMENT.has(status)) return undefined;
     await this.d.steps.set(trx, orderId, 'payment', 'succeeded', `late payment ${paymentId}: order was ${status}`);
-    await this.d.scheduler.schedule(trx, { kind: JOB.refundLate, key: orderId, runAt: new Date(), payload: { paymentId, status } });
+    await this.d.scheduler.schedule(trx, { kind: JOB.refundLate, key: orderId, runAt: kickedJobDue(), payload: { paymentId, status } });
     return status;
   }
 
@@ -463,11 +472,11 @@ export class OrderService {
 
   /** In a transition's transaction: the stock goes back (durable job) and the order's pending jobs end. */
   async compensateIn(trx: Knex.Transaction, order: OrderRecord): Promise<void> {
-    await this.d.scheduler.reschedule(trx, { kind: JOB.release, key: order.id, runAt: new Date(), payload: { userId: order.userId } }, [JOB.paymentTimeout, JOB.redrive]);
+    await this.d.scheduler.reschedule(trx, { kind: JOB.release, key: order.id, runAt: kickedJobDue(), payload: { userId: order.userId } }, [JOB.paymentTimeout, JOB.redrive]);
   }
 
   async scheduleRelease(db: Knex | Knex.Transaction, orderId: string, userId: string): Promise<void> {
-    await this.d.scheduler.schedule(db, { kind: JOB.release, key: orderId, runAt: new Date(), payload: { userId } });
+    await this.d.scheduler.schedule(db, { kind: JOB.release, key: orderId, runAt: kickedJobDue(), payload: { userId } });
   }
 
   /**
