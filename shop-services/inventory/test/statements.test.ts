@@ -1,23 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
-import type { Knex } from 'knex';
+import { countStatements as counted } from '@lantern/testkit';
 import { reserveBody, startInventory, type TestInventory } from './helpers.js';
 
 // The SQL round trips of one checkout order, counted at the service's knex (BEGIN and COMMIT count):
 // each is a socket write, a pg span and Postgres work, the largest costs of an order. The budgets are
 // what the statements are today (before this was folded: reserve 9, confirm 6, release 11); a change
 // that adds round trips to these paths fails here.
-
-async function counted<T>(knex: Knex, fn: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
-  const statements: string[] = [];
-  const onQuery = (q: { sql: string }) => statements.push(q.sql);
-  knex.on('query', onQuery);
-  try {
-    return { result: await fn(), statements };
-  } finally {
-    knex.removeListener('query', onQuery);
-  }
-}
 
 const listed = (statements: readonly string[]) => `${statements.length} statements:\n${statements.map((s) => s.replace(/\s+/g, ' ').slice(0, 160)).join('\n')}`;
 

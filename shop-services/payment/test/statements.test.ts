@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
+import { countStatements } from '@lantern/testkit';
 import { chargeLedger } from '../src/db/charge-ledger.js';
 import { AttemptLog } from '../src/payments/attempt-log.js';
 import type { AttemptRow, PaymentRow } from '../src/payments/types.js';
@@ -8,17 +9,9 @@ import { startService, type TestService } from './helpers.js';
 // Statement budgets of one POST /payments (knex 'query' events, BEGIN and COMMIT included). Every
 // statement is a round trip, a span and a socket write: a higher count here is a regression.
 
-/** The SQL statements the service sends while `fn` runs. */
+/** The SQL statements the service sends while `fn` runs (shortened, for the failure message). */
 async function statements(s: TestService, fn: () => Promise<unknown>): Promise<string[]> {
-  const sql: string[] = [];
-  const onQuery = (q: { sql: string }) => sql.push(q.sql.replace(/\s+/g, ' ').slice(0, 120));
-  s.svc.db.knex.on('query', onQuery);
-  try {
-    await fn();
-  } finally {
-    s.svc.db.knex.off('query', onQuery);
-  }
-  return sql;
+  return (await countStatements(s.svc.db.knex, fn)).statements.map((sql) => sql.replace(/\s+/g, ' ').slice(0, 120));
 }
 
 /** One payment first, so the startup recovery and connection setup are done before counting. */
