@@ -275,28 +275,34 @@ test('flash-sale purchase → order id = purchase id, reserved from the sale all
   t.is(await inventory.reservation(first.data.purchaseId), 'confirmed');
 });
 
-test('a payment that succeeds after its order expired is refunded automatically, once, and the order stays expired', async (t) => {
-  const svc = await startOrders(t, { env: { PAYMENT_TIMEOUT_MS: '1500' } });
-  const p = pick(12);
+/**
+ * An order left to expire, then charged anyway (say, a bank that answered late), as the saga would have
+ * asked for it: the order and its succeeded payment, and the `payment.succeeded` event announcing it.
+ */
+async function expiredThenCharged(svc: OrderFixture, p: Product): Promise<{ order: { id: string; totalCents: number }; charge: { id: string; status: string }; succeeded: EventEnvelope }> {
   await inventory.restock(p.id, 2);
   const order = await placeOrder(svc, p, 1);
   await waitFor(async () => (await statusOf(svc, order.id)) === 'expired', { what: 'expired', timeoutMs: 15_000 });
-  // the charge went through anyway (say, a bank that answered late): made as the saga would have asked for it
-  const charge = { body: await svc.order.upstreams.requestPayment({ orderId: order.id, userId: alice.id, amountCents: order.totalCents, currency: 'USD', method: 'card' }, alice) };
-  t.is(charge.body.status, 'succeeded');
+  const charge = await svc.order.upstreams.requestPayment({ orderId: order.id, userId: alice.id, amountCents: order.totalCents, currency: 'USD', method: 'card' }, alice);
   const succeeded = createEnvelope({
     type: 'payment.succeeded',
     source: 'payment',
     key: order.id,
-    data: { paymentId: charge.body.id, orderId: order.id, userId: alice.id, amountCents: order.totalCents, currency: 'USD', channel: 'card', at: new Date().toISOString() },
-  });
-  const handler = svc.order.handlers.payments['payment.succeeded'] as EventHandler;
-  await handler(succeeded as EventEnvelope, meta);
-  await handler(succeeded as EventEnvelope, meta); // redelivered: claimed already, no second refund
+    data: { paymentId: charge.id, orderId: order.id, userId: alice.id, amountCents: order.totalCents, currency: 'USD', channel: 'card', at: new Date().toISOString() },
+  }) as EventEnvelope;
+  return { order, charge, succeeded };
+}
 
-  const refundsOf = async () => (await callService(payment.url, 'payment', 'GET', `/payments/${charge.body.id}/refunds`, { user: admin })).body.items as { amountCents: number }[];
+test('a payment that succeeds after its order expired is refunded automatically, once, and the order stays expired', async (t) => {
+  const svc = await startOrders(t, { env: { PAYMENT_TIMEOUT_MS: '1500' } });
+  const { order, charge, succeeded } = await expiredThenCharged(svc, pick(12));
+  t.is(charge.status, 'succeeded');
+  const handler = svc.order.handlers.payments['payment.succeeded'] as EventHandler;
+  await handler(succeeded, meta);
+  await handler(succeeded, meta); // redelivered: claimed already, no second refund
+
   await waitFor(async () => (await svc.order.steps.get(order.id, 'refund'))?.status === 'succeeded', { what: 'refund step done', timeoutMs: 10_000 });
-  const refunds = await refundsOf();
+  const refunds = (await callService(payment.url, 'payment', 'GET', `/payments/${charge.id}/refunds`, { user: admin })).body.items as { amountCents: number }[];
   t.is(refunds.length, 1);
   t.is(refunds[0]?.amountCents, order.totalCents, 'the whole payment');
   t.is(await statusOf(svc, order.id), 'expired');
@@ -308,22 +314,12 @@ test('a late payment whose refund the channel fails is recorded failed and count
   const own = await startPayment(); // this test breaks its card channel: a payment service of its own
   t.teardown(() => own.close());
   const svc = await startOrders(t, { payment: own, env: { PAYMENT_TIMEOUT_MS: '1500' } });
-  const p = pick(13);
-  await inventory.restock(p.id, 2);
-  const order = await placeOrder(svc, p, 1);
-  await waitFor(async () => (await statusOf(svc, order.id)) === 'expired', { what: 'expired', timeoutMs: 15_000 });
-  const charge = await svc.order.upstreams.requestPayment({ orderId: order.id, userId: alice.id, amountCents: order.totalCents, currency: 'USD', method: 'card' }, alice);
+  const { order, charge, succeeded } = await expiredThenCharged(svc, pick(13));
   t.is(charge.status, 'succeeded');
   const broken = await callService(own.url, 'payment', 'PUT', '/payments/channels/card/simulation', { body: { failureRate: 1 }, user: admin });
   t.is(broken.status, 200, JSON.stringify(broken.body));
   const failedBefore = await counter(lateRefundsTotal, { outcome: 'failed' });
-  const succeeded = createEnvelope({
-    type: 'payment.succeeded',
-    source: 'payment',
-    key: order.id,
-    data: { paymentId: charge.id, orderId: order.id, userId: alice.id, amountCents: order.totalCents, currency: 'USD', channel: 'card', at: new Date().toISOString() },
-  });
-  await (svc.order.handlers.payments['payment.succeeded'] as EventHandler)(succeeded as EventEnvelope, meta);
+  await (svc.order.handlers.payments['payment.succeeded'] as EventHandler)(succeeded, meta);
   await waitFor(async () => (await svc.order.steps.get(order.id, 'refund'))?.status === 'failed', { what: 'refund step failed', timeoutMs: 15_000 });
   t.regex((await svc.order.steps.get(order.id, 'refund'))?.detail ?? '', /failed/);
   t.is(await counter(lateRefundsTotal, { outcome: 'failed' }), failedBefore + 1);
